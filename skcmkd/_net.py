@@ -1,0 +1,160 @@
+"""The skorch net that trains the student with the alignment-aware loss."""
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from skorch import NeuralNet
+from skorch.callbacks import PassthroughScoring
+
+from .alignment import (
+    feature_alignment,
+    joint_embedding,
+    label_alignment,
+    masked_cross_entropy,
+    prior_shift_correction,
+)
+
+#: Names under which the three loss terms are recorded in the history.
+LOSS_TERMS = ("ce", "fa", "la")
+
+
+class NonFiniteLossError(FloatingPointError):
+    """A loss term became NaN or infinite during training."""
+
+
+class DistillerNet(NeuralNet):
+    """skorch net whose loss adds feature and label alignment to a teacher.
+
+    The module returns ``(logits, z)``. ``get_loss`` adds to the masked
+    cross-entropy of the labelled rows (``y == -1`` marks unlabelled ones)
+    ``feature_weight`` times the Wasserstein distance between the batch of
+    student embeddings and a batch drawn from the teacher's bank, and
+    ``label_weight`` times the KL divergence from the teacher head at the
+    student embeddings to the student's prediction. Each term is recorded
+    per batch under ``"ce"``, ``"fa"`` and ``"la"`` and averaged per epoch.
+
+    Parameters
+    ----------
+    teacher : skcmkd.Teacher or None
+        The fitted teacher; ``None`` trains the student alone.
+    alignment : dict
+        ``feature_weight``, ``label_weight``, ``solver``, ``reg``,
+        ``n_projections``, ``label_cost``, ``prior_ratio`` (array of
+        :math:`\\pi_S / \\pi_T`), ``teacher_batch_size``, ``warmup_epochs``
+        and ``seed``.
+    """
+
+    def __init__(self, module, *args, teacher=None, alignment=None, **kwargs):
+        super().__init__(module, *args, **kwargs)
+        self.teacher = teacher
+        self.alignment = alignment
+
+    def get_default_callbacks(self):
+        terms = [(f"{name}", PassthroughScoring(name=name, on_train=True)) for name in LOSS_TERMS]
+        return [*super().get_default_callbacks(), *terms]
+
+    def initialize(self):
+        super().initialize()
+        self._init_teacher_tensors()
+        return self
+
+    def _init_teacher_tensors(self):
+        settings = self.alignment or {}
+        self.generator_ = torch.Generator().manual_seed(int(settings.get("seed", 0)))
+        if self.teacher is None:
+            self.bank_ = None
+            return
+        teacher = self.teacher
+        # from_numpy shares memory with the bank: no copy on the CPU.
+        self.bank_ = torch.from_numpy(teacher.bank_).to(self.device)
+        self.bank_labels_ = torch.from_numpy(teacher.bank_labels_).to(self.device)
+        weight, bias = teacher.head_params()
+        self.teacher_weight_ = weight.to(self.device)
+        self.teacher_bias_ = bias.to(self.device)
+        ratio = settings.get("prior_ratio")
+        n_classes = len(teacher.classes_)
+        ratio = np.ones(n_classes) if ratio is None else np.asarray(ratio)
+        self.prior_ratio_ = torch.as_tensor(ratio, dtype=torch.float32, device=self.device)
+
+    def _warmup_factor(self):
+        warmup = self.alignment.get("warmup_epochs", 0)
+        if warmup <= 0:
+            return 1.0
+        return min(1.0, len(self.history) / warmup)
+
+    def _teacher_probs(self, z):
+        """Prior-corrected teacher head at the embeddings ``z``, detached."""
+        with torch.no_grad():
+            probs = torch.softmax(F.linear(z, self.teacher_weight_, self.teacher_bias_), dim=1)
+            return prior_shift_correction(probs, self.prior_ratio_)
+
+    def alignment_terms(self, logits, z, y):
+        """The feature and label alignment terms for one student batch."""
+        settings = self.alignment
+        n_classes = logits.shape[1]
+        q = self._teacher_probs(z)
+        label_alignment_term = label_alignment(logits, q)
+
+        size = settings.get("teacher_batch_size") or len(z)
+        idx = torch.randint(len(self.bank_), (size,), generator=self.generator_)
+        idx = idx.to(self.device)
+        z_t, y_t = self.bank_[idx].to(z.dtype), self.bank_labels_[idx]
+        b = self.prior_ratio_[y_t]
+        b = b / b.sum()
+        # Labelled rows bring their one-hot label into the cost; unlabelled
+        # ones the teacher head's prediction at their embedding.
+        labelled = y >= 0
+        label_s = torch.where(labelled[:, None], F.one_hot(y.clamp_min(0), n_classes).to(q.dtype), q)
+        label_t = F.one_hot(y_t, n_classes).to(q.dtype)
+        options = dict(label_cost=settings["label_cost"], scale=self.teacher.cost_scale_)
+        feature_alignment_term = feature_alignment(
+            joint_embedding(z, label_s, **options),
+            joint_embedding(z_t, label_t, **options),
+            solver=settings["solver"],
+            b=b,
+            reg=settings["reg"],
+            n_projections=settings["n_projections"],
+            generator=self.generator_,
+        )
+        return feature_alignment_term, label_alignment_term
+
+    def get_loss(self, y_pred, y_true, X=None, training=False):
+        logits, z = y_pred
+        y = torch.as_tensor(y_true, device=logits.device).long()
+        ce = masked_cross_entropy(logits, y)
+        if self.teacher is None:
+            fa = la = torch.zeros((), device=logits.device)
+            total = ce
+        else:
+            fa, la = self.alignment_terms(logits, z, y)
+            factor = self._warmup_factor()
+            total = (
+                ce
+                + factor * self.alignment["feature_weight"] * fa
+                + factor * self.alignment["label_weight"] * la
+            )
+        terms = {"ce": ce, "fa": fa, "la": la}
+        if not torch.isfinite(total):
+            bad = [name for name, value in terms.items() if not torch.isfinite(value)]
+            raise NonFiniteLossError(_non_finite_message(bad or ["total"]))
+        if training:
+            for name, value in terms.items():
+                self.history.record_batch(name, value.item())
+        return total
+
+
+_FIXES = {
+    "ce": "the student inputs may hold huge values or the learning rate `lr` is too large",
+    "fa": "lower `feature_weight` or `lr`; with solver='sinkhorn' raise `reg`",
+    "la": "lower `label_weight` or `lr`",
+    "total": "lower `lr`",
+}
+
+
+def _non_finite_message(names):
+    fixes = "; ".join(f"{name}: {_FIXES[name]}" for name in names)
+    return (
+        f"The loss term(s) {names} became NaN or infinite during training "
+        f"(ce: cross-entropy, fa: feature alignment, la: label alignment). "
+        f"Likely fix: {fixes}. The estimator was left as it was before this fit."
+    )

@@ -1,0 +1,222 @@
+"""The fitted teacher: an encoder into the latent space, a head, a bank."""
+
+import contextlib
+
+import numpy as np
+import torch
+from sklearn.linear_model import LogisticRegression
+from sklearn.preprocessing import LabelEncoder, StandardScaler
+from sklearn.utils import check_random_state
+from skorch import NeuralNetClassifier
+from torch import nn
+
+from .modules import MLPEncoder
+
+__all__ = ["Teacher", "fit_teacher"]
+
+TEACHER_KINDS = ("mlp", "precomputed")
+
+
+@contextlib.contextmanager
+def torch_seed(random_state):
+    """Seed torch from ``random_state`` inside the block only.
+
+    The user's global torch random state is saved and restored, so fitting a
+    model never changes what their own code draws next. Yields the seed.
+    """
+    seed = int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        yield seed
+
+
+class Teacher:
+    """A fitted teacher embedding, shared as-is by every clone of a distiller.
+
+    Built by :meth:`CrossModalDistiller.set_teacher`; it never trains again.
+    Cloning returns the object itself (``__sklearn_clone__``), so a grid
+    search or a cross-validation fits the teacher once and every candidate
+    distils from that same teacher.
+
+    Attributes
+    ----------
+    kind : str
+        ``"mlp"``, ``"precomputed"`` or ``"encoder"`` (a user-supplied fitted
+        encoder).
+    classes_ : ndarray of shape (n_classes,)
+        The teacher's classes, sorted.
+    bank_ : ndarray of shape (n_teacher, latent_dim), float32
+        Embeddings of the teacher data: the sample of :math:`D_T(z)` that
+        feature alignment draws teacher batches from.
+    bank_labels_ : ndarray of shape (n_teacher,), int64
+        Their class codes (indices into ``classes_``).
+    prior_ : ndarray of shape (n_classes,)
+        Class frequencies of the teacher data.
+    cost_scale_ : float
+        Mean squared distance between two bank embeddings; the feature
+        alignment cost is divided by it so that ``feature_weight`` does not
+        depend on the units of the latent space.
+    latent_dim_ : int
+        Width of the latent space.
+    """
+
+    def __init__(self, *, kind, encoder, scaler, head, classes, bank, bank_labels):
+        self.kind = kind
+        self.encoder = encoder
+        self.scaler = scaler
+        self.head = head
+        self.classes_ = classes
+        self.bank_ = np.ascontiguousarray(bank, dtype=np.float32)
+        self.bank_labels_ = np.asarray(bank_labels, dtype=np.int64)
+        counts = np.bincount(self.bank_labels_, minlength=len(classes))
+        self.prior_ = counts / counts.sum()
+        centred = self.bank_ - self.bank_.mean(axis=0, dtype=np.float64)
+        self.cost_scale_ = float(2 * np.mean(np.sum(centred**2, axis=1))) or 1.0
+        self.latent_dim_ = self.bank_.shape[1]
+
+    def __sklearn_clone__(self):
+        return self
+
+    def __repr__(self):
+        return (
+            f"Teacher(kind={self.kind!r}, n_classes={len(self.classes_)}, "
+            f"bank={self.bank_.shape[0]}x{self.latent_dim_})"
+        )
+
+    def head_params(self):
+        """Weight ``(n_classes, latent_dim)`` and bias of the head, as tensors."""
+        return self.head.weight.detach().clone(), self.head.bias.detach().clone()
+
+    def transform(self, X):
+        """Embed teacher-modality data into the latent space (float32)."""
+        X = np.asarray(X)
+        if self.kind == "precomputed":
+            return np.asarray(X, dtype=np.float32)
+        if self.kind == "encoder" and not isinstance(self.encoder, nn.Module):
+            return np.asarray(self.encoder.transform(X), dtype=np.float32)
+        if self.scaler is not None:
+            X = self.scaler.transform(X)
+        self.encoder.eval()
+        with torch.no_grad():
+            z = self.encoder(torch.as_tensor(np.asarray(X), dtype=torch.float32))
+        return z.numpy()
+
+    def predict_proba_latent(self, z):
+        """The head :math:`p_T(y \\mid z)` at embeddings ``z`` (numpy, float64)."""
+        with torch.no_grad():
+            logits = self.head(torch.as_tensor(np.asarray(z), dtype=torch.float32))
+        return torch.softmax(logits.double(), dim=1).numpy()
+
+    def predict_proba(self, X):
+        """Teacher probabilities for teacher-modality data."""
+        return self.predict_proba_latent(self.transform(X))
+
+    def predict(self, X):
+        """Teacher class predictions for teacher-modality data."""
+        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+
+
+def _linear_head_from_logistic(z, codes, n_classes):
+    """Fit the head on fixed embeddings with scikit-learn, as a torch layer."""
+    model = LogisticRegression(max_iter=2000).fit(z, codes)
+    weight, bias = model.coef_, model.intercept_
+    if n_classes == 2:  # one logit for class 1; class 0 gets a zero logit
+        weight = np.vstack([np.zeros_like(weight), weight])
+        bias = np.r_[0.0, bias]
+    head = nn.Linear(z.shape[1], n_classes)
+    with torch.no_grad():
+        head.weight.copy_(torch.as_tensor(weight, dtype=torch.float32))
+        head.bias.copy_(torch.as_tensor(bias, dtype=torch.float32))
+    return head
+
+
+def _fit_mlp_teacher(X, codes, n_classes, *, latent_dim, max_epochs, lr, batch_size, seed, verbose):
+    scaler = StandardScaler().fit(X)
+    X_scaled = scaler.transform(X).astype(np.float32)
+    encoder = MLPEncoder(n_features=X.shape[1], latent_dim=latent_dim, hidden_units=(256,))
+    net = NeuralNetClassifier(
+        nn.Sequential(encoder, nn.Linear(latent_dim, n_classes)),
+        criterion=nn.CrossEntropyLoss,
+        optimizer=torch.optim.Adam,
+        lr=lr,
+        max_epochs=max_epochs,
+        batch_size=batch_size,
+        train_split=None,
+        verbose=verbose,
+        iterator_train__shuffle=True,
+        iterator_train__generator=torch.Generator().manual_seed(seed),
+    )
+    net.fit(X_scaled, codes)
+    sequential = net.module_.eval()
+    return scaler, sequential[0], sequential[1]
+
+
+def fit_teacher(
+    X,
+    y,
+    *,
+    encoder="mlp",
+    latent_dim=32,
+    max_epochs=100,
+    lr=1e-3,
+    batch_size=64,
+    random_state=None,
+    verbose=0,
+):
+    """Fit a teacher embedding on teacher-modality data.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_teacher, n_features_teacher)
+        Teacher-modality inputs, or their embeddings when
+        ``encoder="precomputed"``.
+    y : array-like of shape (n_teacher,)
+        Their labels; every row must be labelled.
+    encoder : {"mlp", "precomputed"}, fitted transformer or torch.nn.Module
+        ``"mlp"`` trains an :class:`~skcmkd.modules.MLPEncoder` and a linear
+        head by cross-entropy (inputs standardised). ``"precomputed"`` takes
+        ``X`` as the embeddings and fits only the head. A fitted scikit-learn
+        transformer (anything with ``transform``) or a torch module is used
+        as the encoder as it is; only the head is fitted on its output.
+        Heads on fixed embeddings are multinomial
+        :class:`~sklearn.linear_model.LogisticRegression` fits.
+    latent_dim : int, default=32
+        Width of the latent space of the ``"mlp"`` teacher.
+    max_epochs, lr, batch_size : int, float, int
+        Training of the ``"mlp"`` teacher.
+    random_state : int, RandomState instance or None, default=None
+    verbose : int, default=0
+        skorch's per-epoch log of the ``"mlp"`` teacher.
+
+    Returns
+    -------
+    teacher : Teacher
+    """
+    labels = LabelEncoder().fit(y)
+    codes = labels.transform(y).astype(np.int64)
+    classes, n_classes = labels.classes_, len(labels.classes_)
+    scaler = None
+    if isinstance(encoder, str) and encoder == "mlp":
+        with torch_seed(random_state) as seed:
+            scaler, module, head = _fit_mlp_teacher(
+                X, codes, n_classes, latent_dim=latent_dim, max_epochs=max_epochs,
+                lr=lr, batch_size=batch_size, seed=seed, verbose=verbose,
+            )
+        kind = "mlp"
+        with torch.no_grad():
+            bank = module(torch.as_tensor(scaler.transform(X), dtype=torch.float32)).numpy()
+    else:
+        if isinstance(encoder, str):  # "precomputed"
+            module, kind, bank = None, "precomputed", X
+        elif isinstance(encoder, nn.Module):
+            module, kind = encoder.eval(), "encoder"
+            with torch.no_grad():
+                bank = module(torch.as_tensor(X, dtype=torch.float32)).numpy()
+        else:
+            module, kind, bank = encoder, "encoder", encoder.transform(X)
+        bank = np.asarray(bank, dtype=np.float32)
+        head = _linear_head_from_logistic(bank, codes, n_classes)
+    return Teacher(
+        kind=kind, encoder=module, scaler=scaler, head=head,
+        classes=classes, bank=bank, bank_labels=codes,
+    )
