@@ -6,7 +6,7 @@ import numpy as np
 import torch
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
 from sklearn.preprocessing import StandardScaler
-from sklearn.utils import check_X_y
+from sklearn.utils import TransformerTags, check_X_y
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
@@ -76,10 +76,17 @@ class CrossModalDistiller(ClassifierMixin, BaseEstimator):
     teacher : Teacher, default=None
         The fitted teacher, set by :meth:`set_teacher`. Cloning keeps the
         very same object, so grid searches fit the teacher once.
-    feature_weight : float, default=1.0
-        :math:`\lambda_F`, weight of feature alignment.
-    label_weight : float, default=1.0
-        :math:`\lambda_L`, weight of label alignment.
+    feature_weight : float, default=5.0
+        :math:`\lambda_F`, weight of feature alignment. Provisional default:
+        in a first probe on mfeat (3 view pairs, 5 seeds, accuracy on the
+        unlabelled training rows) 5 did better than 1 and 2; the benchmark
+        issue settles it.
+    label_weight : float, default=0.0
+        :math:`\lambda_L`, weight of label alignment. Off by default: in the
+        same probe, label alignment as a training term lowered accuracy (by
+        up to 14 points at weight 1, in the KL, hard and sharpened forms),
+        so it is recorded in the history as a diagnostic but not trained on
+        until the benchmark finds a form that helps.
     solver : {"emd", "sinkhorn", "sliced"}, default="emd"
         Optimal-transport solver of feature alignment (see
         :func:`skcmkd.alignment.feature_alignment`). Exact EMD is the default:
@@ -224,8 +231,8 @@ class CrossModalDistiller(ClassifierMixin, BaseEstimator):
         teacher_encoder="mlp",
         *,
         teacher=None,
-        feature_weight=1.0,
-        label_weight=1.0,
+        feature_weight=5.0,
+        label_weight=0.0,
         solver="emd",
         reg=0.05,
         n_projections=50,
@@ -269,27 +276,41 @@ class CrossModalDistiller(ClassifierMixin, BaseEstimator):
         self.teacher_max_epochs = teacher_max_epochs
         self.random_state = random_state
         for key, value in kwargs.items():
-            if not key.startswith(_ROUTED_PREFIXES):
-                raise TypeError(
-                    f"CrossModalDistiller got an unexpected keyword argument {key!r}; "
-                    f"extra arguments must start with one of {_ROUTED_PREFIXES}."
-                )
             setattr(self, key, value)
 
     # -- parameters: the skorch-style routed ones join the declared ones ----
 
+    def _extra_params(self):
+        """The ``**kwargs`` given to ``__init__`` or ``set_params``."""
+        declared = self._get_param_names()
+        return {
+            k: v
+            for k, v in vars(self).items()
+            if k not in declared and not k.endswith("_") and not k.startswith("_")
+        }
+
     def _routed(self, prefix):
-        return {k[len(prefix) :]: v for k, v in vars(self).items() if k.startswith(prefix)}
+        extra = self._extra_params()
+        return {k[len(prefix) :]: v for k, v in extra.items() if k.startswith(prefix)}
 
     def get_params(self, deep=True):
         params = super().get_params(deep=deep)
-        params.update({k: v for k, v in vars(self).items() if k.startswith(_ROUTED_PREFIXES)})
+        params.update(self._extra_params())
         return params
 
     def set_params(self, **params):
         for key in [k for k in params if k.startswith(_ROUTED_PREFIXES)]:
             setattr(self, key, params.pop(key))
         return super().set_params(**params)
+
+    def _validate_params(self):
+        unknown = [k for k in self._extra_params() if not k.startswith(_ROUTED_PREFIXES)]
+        if unknown:
+            raise TypeError(
+                f"CrossModalDistiller got unexpected parameter(s) {unknown}; extra "
+                f"parameters must start with one of {_ROUTED_PREFIXES} (skorch style)."
+            )
+        super()._validate_params()
 
     # -- teacher ------------------------------------------------------------
 
@@ -345,8 +366,9 @@ class CrossModalDistiller(ClassifierMixin, BaseEstimator):
             classes = np.unique(y_labelled)
             if len(classes) < 2:
                 raise ValueError(
-                    f"The labelled rows of y hold a single class ({classes[0]!r}); a "
-                    "classifier without a teacher needs at least 2 classes."
+                    f"The labelled rows of y hold one class only ({classes[0]!r}); a "
+                    "classifier without a teacher needs at least 2 classes: label rows "
+                    "of another class, or call set_teacher first."
                 )
         else:
             classes = self.teacher.classes_
@@ -444,6 +466,12 @@ class CrossModalDistiller(ClassifierMixin, BaseEstimator):
         self.history_ = net.history
         return self
 
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        # transform gives the student's float32 embeddings
+        tags.transformer_tags = TransformerTags(preserves_dtype=["float32"])
+        return tags
+
     def __sklearn_is_fitted__(self):
         return hasattr(self, "net_")
 
@@ -494,6 +522,10 @@ class CrossModalDistiller(ClassifierMixin, BaseEstimator):
         """
         logits, _ = self._forward(self._validate_predict_data(X))
         return self.classes_[np.argmax(logits.numpy(), axis=1)]
+
+    def fit_transform(self, X, y):
+        """Fit the student, then return the embeddings of ``X``."""
+        return self.fit(X, y).transform(X)
 
     def transform(self, X):
         """Student embeddings in the teacher's latent space.

@@ -1,0 +1,54 @@
+import numpy as np
+import pytest
+
+from skcmkd.datasets import MFEAT_VIEWS, load_mfeat, unpaired_split
+
+
+def test_load_mfeat_all_views_have_documented_widths():
+    data = load_mfeat()
+    assert set(data.views) == set(MFEAT_VIEWS)
+    for view, width in MFEAT_VIEWS.items():
+        assert data.views[view].shape == (2000, width)
+    assert np.array_equal(np.bincount(data.target), np.full(10, 200))
+
+
+def test_load_mfeat_carries_attribution():
+    assert "CC BY 4.0" in load_mfeat("mor").DESCR
+    assert "van Breukelen" in load_mfeat("mor").DESCR
+
+
+def test_load_mfeat_returns_copies():
+    first = load_mfeat("mor")
+    first.views["mor"][:] = 0
+    assert load_mfeat("mor").views["mor"].any()
+
+
+def test_load_mfeat_rejects_unknown_view():
+    with pytest.raises(ValueError, match="Unknown mfeat view"):
+        load_mfeat(["fou", "audio"])
+
+
+def test_unpaired_split_parts_are_disjoint_and_stratified():
+    y = load_mfeat("mor").target
+    parts = unpaired_split(y, sizes=[0.4, 0.35, 0.25], random_state=0)
+    assert sum(len(p) for p in parts) == 2000
+    assert len(np.unique(np.concatenate(parts))) == 2000
+    for part in parts:
+        counts = np.bincount(y[part], minlength=10)
+        assert counts.max() - counts.min() <= 1
+
+
+def test_unpaired_split_keeps_labels_per_class():
+    y = load_mfeat("mor").target
+    (_, student, _), y_student = unpaired_split(
+        y, sizes=[0.4, 0.35, 0.25], labels_per_class=5, random_state=0
+    )
+    labelled = y_student != -1
+    assert labelled.sum() == 50
+    assert np.array_equal(y_student[labelled], y[student][labelled])
+    assert np.array_equal(np.bincount(y_student[labelled].astype(int)), np.full(10, 5))
+
+
+def test_unpaired_split_rejects_sizes_over_one():
+    with pytest.raises(ValueError, match="sum to at most 1"):
+        unpaired_split(np.zeros(10), sizes=[0.8, 0.5])

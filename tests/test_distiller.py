@@ -1,0 +1,315 @@
+import pickle
+
+import joblib
+import numpy as np
+import pytest
+import torch
+from sklearn.base import clone
+from sklearn.model_selection import GridSearchCV, cross_val_score
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from skorch.callbacks import Callback
+
+import skcmkd._distiller
+import skcmkd._net
+from skcmkd import CrossModalDistiller
+from skcmkd._net import NonFiniteLossError
+
+from .conftest import FAST
+
+
+def _teacher_distiller(unpaired, **params):
+    distiller = CrossModalDistiller(**{**FAST, **params})
+    return distiller.set_teacher(unpaired["X_teacher"], unpaired["y_teacher"])
+
+
+# -- the user-facing shape ------------------------------------------------------
+
+
+def test_set_teacher_returns_self(unpaired):
+    distiller = CrossModalDistiller(**FAST)
+    assert distiller.set_teacher(unpaired["X_teacher"], unpaired["y_teacher"]) is distiller
+
+
+def test_predict_proba_score_transform(fitted, unpaired):
+    X = unpaired["X_test"]
+    proba = fitted.predict_proba(X)
+    assert proba.shape == (len(X), 10) and proba.dtype == np.float64
+    assert np.allclose(proba.sum(axis=1), 1.0)
+    assert np.array_equal(fitted.predict(X), fitted.classes_[proba.argmax(axis=1)])
+    assert 0.0 <= fitted.score(X, unpaired["y_test"]) <= 1.0
+    z = fitted.transform(X)
+    assert z.shape == (len(X), fitted.teacher.latent_dim_) and z.dtype == np.float32
+
+
+def test_history_records_the_three_loss_terms(fitted):
+    history = fitted.history_
+    assert len(history) == FAST["max_epochs"]
+    for term in ("ce", "fa", "la", "train_loss"):
+        assert np.all(np.isfinite(history[:, term]))
+    assert np.all(np.asarray(history[:, "fa"]) > 0)
+
+
+def test_without_teacher_alignment_terms_are_zero(unpaired):
+    alone = CrossModalDistiller(**FAST).fit(unpaired["X_student"], unpaired["y_student"])
+    assert np.all(np.asarray(alone.history_[:, "fa"]) == 0)
+    assert np.all(np.asarray(alone.history_[:, "la"]) == 0)
+    assert np.allclose(alone.history_[:, "ce"], alone.history_[:, "train_loss"])
+
+
+def test_default_estimator_is_a_working_classifier(unpaired):
+    model = CrossModalDistiller(random_state=0)
+    model.fit(unpaired["X_student"], unpaired["y_student_true"])
+    assert model.score(unpaired["X_test"], unpaired["y_test"]) > 0.5  # 10 classes
+
+
+@pytest.mark.parametrize("solver", ["emd", "sinkhorn", "sliced"])
+def test_each_solver_trains(unpaired, solver):
+    distiller = _teacher_distiller(unpaired, solver=solver, max_epochs=2)
+    distiller.fit(unpaired["X_student"], unpaired["y_student"])
+    assert np.all(np.isfinite(distiller.history_[:, "fa"]))
+
+
+def test_label_weight_and_kappa_prior_train(unpaired):
+    distiller = _teacher_distiller(unpaired, label_weight=1.0, kappa="prior", warmup_epochs=0)
+    distiller.fit(unpaired["X_student"], unpaired["y_student"])
+    ratio = distiller.net_.prior_ratio_
+    assert ratio.shape == (10,) and not torch.allclose(ratio, torch.ones(10))
+    assert np.all(np.asarray(distiller.history_[:, "la"]) > 0)
+
+
+def test_alignment_weights_change_the_student(unpaired):
+    X, y = unpaired["X_student"], unpaired["y_student"]
+    off = _teacher_distiller(unpaired, feature_weight=0.0).fit(X, y)
+    on = _teacher_distiller(unpaired, feature_weight=5.0).fit(X, y)
+    assert not np.allclose(off.predict_proba(X), on.predict_proba(X))
+
+
+def test_warmup_grows_the_alignment_weight(fitted):
+    net = fitted.net_
+    assert net.alignment["warmup_epochs"] == 10
+    history = [None] * 5
+    net.history, saved = history, net.history
+    try:
+        assert net._warmup_factor() == pytest.approx(0.5)
+    finally:
+        net.history = saved
+
+
+# -- labels ---------------------------------------------------------------------
+
+
+def test_classes_are_the_teachers_when_a_teacher_is_set(unpaired):
+    y = unpaired["y_student"].copy()
+    y[np.isin(y, [7, 8, 9])] = -1  # the student has labels of seven classes only
+    distiller = _teacher_distiller(unpaired).fit(unpaired["X_student"], y)
+    assert np.array_equal(distiller.classes_, np.arange(10))
+
+
+def test_all_rows_unlabelled_with_a_teacher(unpaired):
+    y = np.full(len(unpaired["y_student"]), -1)
+    distiller = _teacher_distiller(unpaired).fit(unpaired["X_student"], y)
+    assert distiller.predict(unpaired["X_test"]).shape == (len(unpaired["X_test"]),)
+    assert np.all(np.asarray(distiller.history_[:, "ce"]) == 0)
+
+
+def test_all_rows_unlabelled_without_a_teacher_is_an_error(unpaired):
+    y = np.full(len(unpaired["y_student"]), -1)
+    with pytest.raises(ValueError, match="no labelled row"):
+        CrossModalDistiller(**FAST).fit(unpaired["X_student"], y)
+
+
+def test_string_labels_round_trip(unpaired):
+    names = np.array(list("abcdefghij"), dtype=object)
+    y_teacher = names[unpaired["y_teacher"]]
+    y_student = np.where(
+        unpaired["y_student"] == -1, -1, names[np.maximum(unpaired["y_student"], 0)]
+    ).astype(object)
+    distiller = CrossModalDistiller(**FAST).set_teacher(unpaired["X_teacher"], y_teacher)
+    predictions = distiller.fit(unpaired["X_student"], y_student).predict(unpaired["X_test"])
+    assert set(predictions) <= set(names)
+    assert list(distiller.classes_) == list(names)
+
+
+def test_unicode_string_labels_without_teacher(unpaired):
+    y = np.array(["odd", "even"])[unpaired["y_student_true"] % 2]
+    model = CrossModalDistiller(**FAST).fit(unpaired["X_student"], y)
+    assert model.predict(unpaired["X_test"]).dtype.kind == "U"
+
+
+def test_student_classes_missing_from_teacher_are_named(unpaired):
+    y = unpaired["y_student"].copy()
+    y[:2] = [11, 12]
+    with pytest.raises(ValueError, match=r"\[np.int64\(11\), np.int64\(12\)\].*not among"):
+        _teacher_distiller(unpaired).fit(unpaired["X_student"], y)
+
+
+def test_single_labelled_class_without_teacher_is_an_error(unpaired):
+    y = np.where(unpaired["y_student"] == 3, 3, -1)
+    with pytest.raises(ValueError, match="one class only"):
+        CrossModalDistiller(**FAST).fit(unpaired["X_student"], y)
+
+
+# -- clone, grid search, pipelines ---------------------------------------------
+
+
+@pytest.fixture
+def count_teacher_fits(monkeypatch):
+    calls = []
+    original = skcmkd._distiller.fit_teacher
+
+    def counting(*args, **kwargs):
+        calls.append(1)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(skcmkd._distiller, "fit_teacher", counting)
+    return calls
+
+
+def test_clone_keeps_the_same_teacher_and_fits(unpaired):
+    distiller = _teacher_distiller(unpaired)
+    copy = clone(distiller)
+    assert copy.teacher is distiller.teacher
+    copy.fit(unpaired["X_student"], unpaired["y_student"])
+    assert copy.net_.teacher is distiller.teacher
+
+
+def test_grid_search_fits_the_teacher_once(unpaired, count_teacher_fits):
+    distiller = _teacher_distiller(unpaired, max_epochs=2)
+    search = GridSearchCV(distiller, {"feature_weight": [0.1, 1.0, 10.0]}, cv=2)
+    search.fit(unpaired["X_student"], unpaired["y_student_true"])
+    assert len(count_teacher_fits) == 1
+    assert search.best_estimator_.teacher is distiller.teacher
+    assert len(search.cv_results_["params"]) == 3
+
+
+def test_cross_val_score_and_pipeline_fit_the_teacher_once(unpaired, count_teacher_fits):
+    distiller = _teacher_distiller(unpaired, max_epochs=2)
+    pipeline = make_pipeline(StandardScaler(), distiller)
+    scores = cross_val_score(pipeline, unpaired["X_student"], unpaired["y_student_true"], cv=3)
+    search = GridSearchCV(
+        pipeline, {"crossmodaldistiller__label_weight": [0.0, 1.0]}, cv=2
+    ).fit(unpaired["X_student"], unpaired["y_student_true"])
+    assert len(count_teacher_fits) == 1
+    assert scores.shape == (3,) and search.best_estimator_[-1].teacher is distiller.teacher
+
+
+def test_grid_search_in_worker_processes(unpaired):
+    distiller = _teacher_distiller(unpaired, max_epochs=2)
+    search = GridSearchCV(distiller, {"feature_weight": [0.0, 1.0]}, cv=2, n_jobs=2)
+    search.fit(unpaired["X_student"], unpaired["y_student_true"])
+    assert np.all(np.isfinite(search.cv_results_["mean_test_score"]))
+
+
+# -- skorch-style parameters and machinery ---------------------------------------
+
+
+class TinyEncoder(torch.nn.Module):
+    def __init__(self, n_features, latent_dim, width=4):
+        super().__init__()
+        self.layers = torch.nn.Sequential(
+            torch.nn.Linear(n_features, width), torch.nn.Tanh(), torch.nn.Linear(width, latent_dim)
+        )
+
+    def forward(self, X):
+        return self.layers(X)
+
+
+def test_custom_module_with_routed_parameters(unpaired):
+    distiller = CrossModalDistiller(module=TinyEncoder, module__width=7, **FAST)
+    assert distiller.get_params()["module__width"] == 7
+    assert clone(distiller).module__width == 7
+    distiller.set_params(module__width=9, optimizer__weight_decay=1e-4)
+    distiller.fit(unpaired["X_student"], unpaired["y_student_true"])
+    assert distiller.net_.module_.encoder.layers[0].out_features == 9
+    assert distiller.net_.optimizer_.param_groups[0]["weight_decay"] == 1e-4
+
+
+def test_unknown_extra_parameter_is_a_type_error(unpaired):
+    with pytest.raises(TypeError, match="module__"):
+        CrossModalDistiller(modul__width=3).fit(unpaired["X_student"], unpaired["y_student"])
+
+
+def test_skorch_callbacks_and_verbose_output(unpaired, capsys):
+    class CountEpochs(Callback):
+        def initialize(self):
+            self.epochs = 0
+            return self
+
+        def on_epoch_end(self, net, **kwargs):
+            self.epochs += 1
+
+    counter = CountEpochs()
+    distiller = _teacher_distiller(unpaired, callbacks=[counter], verbose=1)
+    capsys.readouterr()
+    distiller.fit(unpaired["X_student"], unpaired["y_student"])
+    out = capsys.readouterr().out
+    assert counter.epochs == FAST["max_epochs"]
+    assert "fa" in out and "la" in out and "train_loss" in out
+
+
+# -- state: determinism, persistence, failures -----------------------------------
+
+
+def test_random_state_gives_identical_results_and_leaves_global_rng(unpaired):
+    torch.manual_seed(5)
+    expected_draw = torch.rand(2)
+    torch.manual_seed(5)
+    first = _teacher_distiller(unpaired).fit(unpaired["X_student"], unpaired["y_student"])
+    assert torch.equal(torch.rand(2), expected_draw)
+    second = _teacher_distiller(unpaired).fit(unpaired["X_student"], unpaired["y_student"])
+    X = unpaired["X_test"]
+    assert np.array_equal(first.predict_proba(X), second.predict_proba(X))
+    refit = clone(first).fit(unpaired["X_student"], unpaired["y_student"])
+    assert np.array_equal(first.predict_proba(X), refit.predict_proba(X))
+
+
+@pytest.mark.parametrize("dump", ["joblib", "pickle"])
+def test_persistence_round_trip(fitted, unpaired, tmp_path, dump):
+    path = tmp_path / "model.bin"
+    if dump == "joblib":
+        joblib.dump(fitted, path)
+        loaded = joblib.load(path)
+    else:
+        path.write_bytes(pickle.dumps(fitted))
+        loaded = pickle.loads(path.read_bytes())
+    X = unpaired["X_test"]
+    assert np.array_equal(loaded.predict_proba(X), fitted.predict_proba(X))
+    assert np.array_equal(loaded.transform(X), fitted.transform(X))
+
+
+def test_dataframe_input_sets_feature_names(unpaired):
+    pd = pytest.importorskip("pandas")
+    columns = [f"zernike_{i}" for i in range(unpaired["X_student"].shape[1])]
+    frame = pd.DataFrame(unpaired["X_student"], columns=columns)
+    distiller = _teacher_distiller(unpaired).fit(frame, unpaired["y_student"])
+    assert list(distiller.feature_names_in_) == columns
+    assert distiller.n_features_in_ == len(columns)
+    distiller.predict(pd.DataFrame(unpaired["X_test"], columns=columns))
+
+
+def test_wrong_feature_count_at_predict(fitted, unpaired):
+    with pytest.raises(ValueError, match="features"):
+        fitted.predict(unpaired["X_test"][:, :5])
+
+
+def test_non_finite_loss_stops_and_leaves_estimator_as_it_was(unpaired, monkeypatch):
+    distiller = _teacher_distiller(unpaired, warmup_epochs=0)
+    monkeypatch.setattr(
+        skcmkd._net, "feature_alignment", lambda *args, **kwargs: torch.tensor(float("nan"))
+    )
+    with pytest.raises(NonFiniteLossError, match=r"\['fa'\].*feature_weight"):
+        distiller.fit(unpaired["X_student"], unpaired["y_student"])
+    assert not hasattr(distiller, "net_") and not hasattr(distiller, "classes_")
+
+
+def test_failed_refit_keeps_the_previous_model(fitted, unpaired, monkeypatch):
+    model = clone(fitted).fit(unpaired["X_student"], unpaired["y_student"])
+    before = model.predict_proba(unpaired["X_test"])
+    model.set_params(warmup_epochs=0)
+    monkeypatch.setattr(
+        skcmkd._net, "feature_alignment", lambda *args, **kwargs: torch.tensor(float("inf"))
+    )
+    with pytest.raises(NonFiniteLossError):
+        model.fit(unpaired["X_student"], unpaired["y_student"])
+    assert np.array_equal(model.predict_proba(unpaired["X_test"]), before)

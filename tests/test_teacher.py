@@ -1,0 +1,104 @@
+import numpy as np
+import pytest
+import torch
+from sklearn.decomposition import PCA
+from sklearn.frozen import FrozenEstimator
+
+from skcmkd import CrossModalDistiller, Teacher
+from skcmkd._teacher import torch_seed
+
+from .conftest import FAST
+
+
+def test_mlp_teacher_keeps_a_float32_bank_with_labels(fitted, unpaired):
+    teacher = fitted.teacher
+    assert isinstance(teacher, Teacher) and teacher.kind == "mlp"
+    assert teacher.bank_.dtype == np.float32
+    assert teacher.bank_.shape == (len(unpaired["y_teacher"]), 32)
+    assert np.array_equal(teacher.classes_[teacher.bank_labels_], unpaired["y_teacher"])
+    assert teacher.prior_.sum() == pytest.approx(1.0)
+    assert teacher.cost_scale_ > 0
+
+
+def test_mlp_teacher_learns_its_own_modality(unpaired):
+    distiller = CrossModalDistiller(teacher_max_epochs=30, random_state=0)
+    teacher = distiller.set_teacher(unpaired["X_teacher"], unpaired["y_teacher"]).teacher
+    accuracy = np.mean(teacher.predict(unpaired["X_teacher"]) == unpaired["y_teacher"])
+    assert accuracy > 0.9
+    assert np.allclose(teacher.transform(unpaired["X_teacher"]), teacher.bank_, atol=1e-5)
+
+
+def test_precomputed_teacher_fits_only_the_head(unpaired):
+    embeddings = PCA(8, random_state=0).fit_transform(unpaired["X_teacher"])
+    distiller = CrossModalDistiller("precomputed", **FAST)
+    teacher = distiller.set_teacher(embeddings, unpaired["y_teacher"]).teacher
+    assert teacher.kind == "precomputed" and teacher.encoder is None
+    assert np.array_equal(teacher.bank_, embeddings.astype(np.float32))
+    assert np.mean(teacher.predict(embeddings) == unpaired["y_teacher"]) > 0.8
+    distiller.fit(unpaired["X_student"], unpaired["y_student"])
+    assert distiller.transform(unpaired["X_test"]).shape == (len(unpaired["X_test"]), 8)
+
+
+def test_fitted_sklearn_transformer_as_teacher_encoder(unpaired):
+    pca = PCA(6, random_state=0).fit(unpaired["X_teacher"])
+    distiller = CrossModalDistiller(FrozenEstimator(pca), **FAST)
+    teacher = distiller.set_teacher(unpaired["X_teacher"], unpaired["y_teacher"]).teacher
+    assert teacher.kind == "encoder"
+    assert np.allclose(teacher.bank_, pca.transform(unpaired["X_teacher"]), atol=1e-5)
+    assert distiller.fit(unpaired["X_student"], unpaired["y_student"]).transform(
+        unpaired["X_test"]
+    ).shape[1] == 6
+
+
+def test_torch_module_as_teacher_encoder(unpaired):
+    with torch_seed(0):
+        encoder = torch.nn.Linear(unpaired["X_teacher"].shape[1], 5)
+    distiller = CrossModalDistiller(encoder, **FAST)
+    teacher = distiller.set_teacher(unpaired["X_teacher"], unpaired["y_teacher"]).teacher
+    with torch.no_grad():
+        expected = encoder(torch.as_tensor(unpaired["X_teacher"], dtype=torch.float32)).numpy()
+    assert np.allclose(teacher.bank_, expected, atol=1e-5)
+    assert teacher.latent_dim_ == 5
+
+
+def test_binary_teacher_head_from_logistic_regression():
+    rng = np.random.RandomState(0)
+    y = rng.randint(0, 2, 80)
+    X = rng.randn(80, 3) + 3 * y[:, None]
+    teacher = CrossModalDistiller("precomputed").set_teacher(X, y).teacher
+    assert teacher.head.weight.shape == (2, 3)
+    assert np.mean(teacher.predict(X) == y) > 0.9
+
+
+def test_teacher_never_trains_during_student_fit(unpaired):
+    distiller = CrossModalDistiller(**FAST).set_teacher(
+        unpaired["X_teacher"], unpaired["y_teacher"]
+    )
+    teacher = distiller.teacher
+    bank, weight = teacher.bank_.copy(), teacher.head.weight.detach().clone()
+    encoder_state = {k: v.clone() for k, v in teacher.encoder.state_dict().items()}
+    distiller.fit(unpaired["X_student"], unpaired["y_student"])
+    assert np.array_equal(teacher.bank_, bank)
+    assert torch.equal(teacher.head.weight, weight)
+    for key, value in teacher.encoder.state_dict().items():
+        assert torch.equal(value, encoder_state[key])
+
+
+def test_teacher_labels_must_all_be_present():
+    X, y = np.random.RandomState(0).randn(10, 2), np.array([0, 1] * 4 + [-1, -1])
+    with pytest.raises(ValueError, match="needs a label for every row"):
+        CrossModalDistiller().set_teacher(X, y)
+
+
+def test_teacher_needs_two_classes():
+    with pytest.raises(ValueError, match="at least 2 classes"):
+        CrossModalDistiller().set_teacher(np.ones((5, 2)), np.zeros(5))
+
+
+def test_torch_seed_leaves_global_state_alone():
+    torch.manual_seed(123)
+    expected = torch.rand(3)
+    torch.manual_seed(123)
+    with torch_seed(0):
+        torch.rand(5)
+    assert torch.equal(torch.rand(3), expected)
