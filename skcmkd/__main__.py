@@ -22,65 +22,82 @@ def _print_table(rows, headers):
         print(line.format(*row))
 
 
-def demo(args):
-    """Unpaired distillation on the bundled UCI Multiple Features views."""
-    data = load_mfeat([args.teacher_view, args.student_view])
+def _demo_run(data, args, seed, verbose):
+    """One unpaired split: the three student-view models, scored on held-out rows."""
     y = data.target
     (teacher_rows, student_rows, test_rows), y_student = unpaired_split(
-        y, sizes=[0.4, 0.35, 0.25], labels_per_class=args.labels_per_class,
-        random_state=args.seed,
+        y, sizes=[0.4, 0.35, 0.25], labels_per_class=args.labels_per_class, random_state=seed
     )
     y_student = y_student.astype(np.int64)
-    X_teacher = data.views[args.teacher_view][teacher_rows]
     X_student = data.views[args.student_view][student_rows]
     X_test, y_test = data.views[args.student_view][test_rows], y[test_rows]
     labelled = y_student != -1
-    print(
-        f"UCI Multiple Features, unpaired: teacher view {args.teacher_view!r} on "
-        f"{len(teacher_rows)} digits; student view {args.student_view!r} on "
-        f"{len(student_rows)} other digits ({labelled.sum()} labelled, "
-        f"{(~labelled).sum()} unlabelled); {len(test_rows)} held-out student digits.\n"
-        "No digit is on both sides."
-    )
-    params = dict(max_epochs=args.max_epochs, random_state=args.seed, verbose=args.verbose)
-    results = []
-
-    start = time.perf_counter()
+    params = dict(max_epochs=args.max_epochs, random_state=seed, verbose=verbose)
+    if verbose:
+        print(
+            f"Seed {seed}: teacher view {args.teacher_view!r} on {len(teacher_rows)} digits; "
+            f"student view {args.student_view!r} on {len(student_rows)} other digits "
+            f"({labelled.sum()} labelled, {(~labelled).sum()} unlabelled); "
+            f"{len(test_rows)} held-out student digits. No digit is on both sides."
+        )
+    scores = {}
     baseline = make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000))
     baseline.fit(X_student[labelled], y_student[labelled])
-    results.append(("LogisticRegression, labelled rows", baseline.score(X_test, y_test),
-                    time.perf_counter() - start))
+    scores["LogisticRegression, labelled rows"] = baseline.score(X_test, y_test)
 
-    print("\n[1/3] student alone (the same net, no teacher)")
-    start = time.perf_counter()
+    if verbose:
+        print("\n[1/3] student alone (the same net, no teacher)")
     alone = CrossModalDistiller(**params).fit(X_student, y_student)
-    results.append(("student alone", alone.score(X_test, y_test), time.perf_counter() - start))
+    scores["student alone"] = alone.score(X_test, y_test)
 
-    print(f"\n[2/3] teacher on view {args.teacher_view!r}")
-    start = time.perf_counter()
+    if verbose:
+        print(f"\n[2/3] teacher on view {args.teacher_view!r}")
     distiller = CrossModalDistiller(**params, teacher_max_epochs=args.max_epochs)
-    distiller.set_teacher(X_teacher, y[teacher_rows])
-    teacher_seconds = time.perf_counter() - start
-    teacher_acc = np.mean(distiller.teacher.predict(data.views[args.teacher_view][test_rows]) == y_test)
+    distiller.set_teacher(data.views[args.teacher_view][teacher_rows], y[teacher_rows])
+    teacher_view_test = data.views[args.teacher_view][test_rows]
+    scores["(teacher, on its own view)"] = np.mean(distiller.teacher.predict(teacher_view_test) == y_test)
 
-    print("\n[3/3] distilled student (feature + label alignment to the teacher)")
-    start = time.perf_counter()
+    if verbose:
+        print("\n[3/3] distilled student (alignment to the teacher)")
     distiller.fit(X_student, y_student)
-    results.append(("distilled student", distiller.score(X_test, y_test),
-                    time.perf_counter() - start))
-
+    scores["distilled student"] = distiller.score(X_test, y_test)
     last = distiller.history_[-1]
     print(
-        f"\nTeacher: {teacher_acc:.3f} accuracy on the held-out digits' {args.teacher_view!r} "
-        f"view (fitted in {teacher_seconds:.1f} s). Last epoch of the distilled student: "
-        f"cross-entropy {last['ce']:.3f}, feature alignment {last['fa']:.3f}, "
-        f"label alignment {last['la']:.3f}.\n"
+        f"seed {seed}: student alone {scores['student alone']:.3f}, distilled "
+        f"{scores['distilled student']:.3f} (last epoch: cross-entropy {last['ce']:.3f}, "
+        f"feature alignment {last['fa']:.3f}, label alignment {last['la']:.3f})"
     )
-    rows = [(name, f"{acc:.3f}", f"{seconds:.1f}") for name, acc, seconds in results]
-    _print_table(rows, ("student-view model", f"accuracy on {len(test_rows)} held-out", "fit s"))
-    gain = results[2][1] - results[1][1]
-    print(f"\nDistillation gain over the student alone: {100 * gain:+.1f} points.")
-    return results
+    return scores
+
+
+def demo(args):
+    """Unpaired distillation on the bundled UCI Multiple Features views."""
+    data = load_mfeat([args.teacher_view, args.student_view])
+    start = time.perf_counter()
+    runs = []
+    for i, seed in enumerate(range(args.seed, args.seed + args.seeds)):
+        runs.append(_demo_run(data, args, seed, verbose=args.verbose if i == 0 else 0))
+        elapsed = time.perf_counter() - start
+        print(f"  [{i + 1}/{args.seeds} splits, {elapsed:.0f} s, about "
+              f"{elapsed / (i + 1) * (args.seeds - i - 1):.0f} s left]")
+    print(
+        f"\nUCI Multiple Features, teacher view {args.teacher_view!r} -> student view "
+        f"{args.student_view!r}, {args.labels_per_class} labels per class, "
+        f"{args.seeds} unpaired splits (seeds {args.seed}..{args.seed + args.seeds - 1}).\n"
+    )
+    rows = []
+    for name in runs[0]:
+        values = np.array([run[name] for run in runs])
+        rows.append((name, f"{values.mean():.3f} +- {values.std():.3f}",
+                     " ".join(f"{v:.3f}" for v in values)))
+    _print_table(rows, ("model", "held-out accuracy, mean +- sd", "per split"))
+    gains = 100 * np.array([run["distilled student"] - run["student alone"] for run in runs])
+    print(
+        f"\nDistillation gain over the student alone: {gains.mean():+.1f} points on average "
+        f"({(gains > 0).sum()} of {len(gains)} splits better). Wall time "
+        f"{time.perf_counter() - start:.0f} s."
+    )
+    return runs
 
 
 def main(argv=None):
@@ -94,7 +111,8 @@ def main(argv=None):
     demo_parser.add_argument("--student-view", default="fou", choices=views)
     demo_parser.add_argument("--labels-per-class", type=int, default=5)
     demo_parser.add_argument("--max-epochs", type=int, default=100)
-    demo_parser.add_argument("--seed", type=int, default=0)
+    demo_parser.add_argument("--seed", type=int, default=0, help="first seed")
+    demo_parser.add_argument("--seeds", type=int, default=5, help="number of splits")
     demo_parser.add_argument("--verbose", type=int, default=1, help="1: per-epoch lines")
     args = parser.parse_args(argv)
     if args.command == "demo":
