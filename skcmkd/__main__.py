@@ -55,7 +55,9 @@ def _demo_run(data, args, seed, verbose):
     distiller = CrossModalDistiller(**params, teacher_max_epochs=args.max_epochs)
     distiller.set_teacher(data.views[args.teacher_view][teacher_rows], y[teacher_rows])
     teacher_view_test = data.views[args.teacher_view][test_rows]
-    scores["(teacher, on its own view)"] = np.mean(distiller.teacher.predict(teacher_view_test) == y_test)
+    scores["(teacher, on its own view)"] = np.mean(
+        distiller.teacher.predict(teacher_view_test) == y_test
+    )
 
     if verbose:
         print("\n[3/3] distilled student (alignment to the teacher)")
@@ -78,8 +80,10 @@ def demo(args):
     for i, seed in enumerate(range(args.seed, args.seed + args.seeds)):
         runs.append(_demo_run(data, args, seed, verbose=args.verbose if i == 0 else 0))
         elapsed = time.perf_counter() - start
-        print(f"  [{i + 1}/{args.seeds} splits, {elapsed:.0f} s, about "
-              f"{elapsed / (i + 1) * (args.seeds - i - 1):.0f} s left]")
+        print(
+            f"  [{i + 1}/{args.seeds} splits, {elapsed:.0f} s, about "
+            f"{elapsed / (i + 1) * (args.seeds - i - 1):.0f} s left]"
+        )
     print(
         f"\nUCI Multiple Features, teacher view {args.teacher_view!r} -> student view "
         f"{args.student_view!r}, {args.labels_per_class} labels per class, "
@@ -88,8 +92,13 @@ def demo(args):
     rows = []
     for name in runs[0]:
         values = np.array([run[name] for run in runs])
-        rows.append((name, f"{values.mean():.3f} +- {values.std():.3f}",
-                     " ".join(f"{v:.3f}" for v in values)))
+        rows.append(
+            (
+                name,
+                f"{values.mean():.3f} +- {values.std():.3f}",
+                " ".join(f"{v:.3f}" for v in values),
+            )
+        )
     _print_table(rows, ("model", "held-out accuracy, mean +- sd", "per split"))
     gains = 100 * np.array([run["distilled student"] - run["student alone"] for run in runs])
     print(

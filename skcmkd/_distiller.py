@@ -34,9 +34,7 @@ def _labelled_mask(y):
     if y.dtype.kind in "iuf":
         return y != -1
     if y.dtype.kind == "O":
-        return np.array(
-            [not (isinstance(v, numbers.Number) and v == -1) for v in y], dtype=bool
-        )
+        return np.array([not (isinstance(v, numbers.Number) and v == -1) for v in y], dtype=bool)
     return np.ones(len(y), dtype=bool)
 
 
@@ -543,9 +541,7 @@ class CrossModalDistiller(ClassifierMixin, BaseEstimator):
 
 
 def _check_teacher_data(X_teacher, y_teacher):
-    X_teacher, y_teacher = check_X_y(
-        X_teacher, y_teacher, dtype=[np.float64, np.float32]
-    )
+    X_teacher, y_teacher = check_X_y(X_teacher, y_teacher, dtype=[np.float64, np.float32])
     if not _labelled_mask(y_teacher).all():
         raise ValueError(
             "y_teacher holds -1 (the unlabelled marker); the teacher needs a label "

@@ -104,7 +104,9 @@ class DistillerNet(NeuralNet):
         # Labelled rows bring their one-hot label into the cost; unlabelled
         # ones the teacher head's prediction at their embedding.
         labelled = y >= 0
-        label_s = torch.where(labelled[:, None], F.one_hot(y.clamp_min(0), n_classes).to(q.dtype), q)
+        label_s = torch.where(
+            labelled[:, None], F.one_hot(y.clamp_min(0), n_classes).to(q.dtype), q
+        )
         label_t = F.one_hot(y_t, n_classes).to(q.dtype)
         options = dict(label_cost=settings["label_cost"], scale=self.teacher.cost_scale_)
         feature_alignment_term = feature_alignment(

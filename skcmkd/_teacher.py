@@ -199,8 +199,15 @@ def fit_teacher(
     if isinstance(encoder, str) and encoder == "mlp":
         with torch_seed(random_state) as seed:
             scaler, module, head = _fit_mlp_teacher(
-                X, codes, n_classes, latent_dim=latent_dim, max_epochs=max_epochs,
-                lr=lr, batch_size=batch_size, seed=seed, verbose=verbose,
+                X,
+                codes,
+                n_classes,
+                latent_dim=latent_dim,
+                max_epochs=max_epochs,
+                lr=lr,
+                batch_size=batch_size,
+                seed=seed,
+                verbose=verbose,
             )
         kind = "mlp"
         with torch.no_grad():
@@ -217,6 +224,11 @@ def fit_teacher(
         bank = np.asarray(bank, dtype=np.float32)
         head = _linear_head_from_logistic(bank, codes, n_classes)
     return Teacher(
-        kind=kind, encoder=module, scaler=scaler, head=head,
-        classes=classes, bank=bank, bank_labels=codes,
+        kind=kind,
+        encoder=module,
+        scaler=scaler,
+        head=head,
+        classes=classes,
+        bank=bank,
+        bank_labels=codes,
     )

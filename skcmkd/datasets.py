@@ -1,6 +1,6 @@
 """Loaders for the real multi-view data bundled with skcmkd."""
 
-from functools import lru_cache
+from functools import cache
 from importlib import resources
 
 import numpy as np
@@ -25,7 +25,7 @@ Kybernetika 34(4):381-386, 1998.
 """
 
 
-@lru_cache(maxsize=None)
+@cache
 def _read_view(view):
     path = resources.files("skcmkd") / "data" / "mfeat" / f"mfeat-{view}.csv.gz"
     with resources.as_file(path) as file:
@@ -65,9 +65,7 @@ def load_mfeat(views=None):
         views = [views]
     unknown = sorted(set(views) - set(MFEAT_VIEWS))
     if unknown:
-        raise ValueError(
-            f"Unknown mfeat view(s) {unknown}; choose among {sorted(MFEAT_VIEWS)}."
-        )
+        raise ValueError(f"Unknown mfeat view(s) {unknown}; choose among {sorted(MFEAT_VIEWS)}.")
     tables = {view: _read_view(view) for view in views}
     target = next(iter(tables.values()))[:, -1].astype(np.int64)
     return Bunch(
@@ -125,7 +123,7 @@ def unpaired_split(y, *, sizes, labels_per_class=None, random_state=None):
     for label in np.unique(y):
         rows = rng.permutation(np.flatnonzero(y == label))
         bounds = np.round(np.cumsum(sizes) * len(rows)).astype(int)
-        for part, start, stop in zip(parts, np.r_[0, bounds[:-1]], bounds):
+        for part, start, stop in zip(parts, np.r_[0, bounds[:-1]], bounds, strict=True):
             part.extend(rows[start:stop])
     parts = [np.sort(np.asarray(part, dtype=np.int64)) for part in parts]
     if labels_per_class is None:

@@ -183,5 +183,7 @@ def test_gradients_are_finite(points, solver):
     z = torch.as_tensor(points) / 1e3
     z.requires_grad_(True)
     target = torch.zeros(3, z.shape[1], dtype=z.dtype)
-    feature_alignment(z, target, solver=solver, generator=torch.Generator().manual_seed(0)).backward()
+    feature_alignment(
+        z, target, solver=solver, generator=torch.Generator().manual_seed(0)
+    ).backward()
     assert torch.isfinite(z.grad).all()

@@ -187,9 +187,9 @@ def test_cross_val_score_and_pipeline_fit_the_teacher_once(unpaired, count_teach
     distiller = _teacher_distiller(unpaired, max_epochs=2)
     pipeline = make_pipeline(StandardScaler(), distiller)
     scores = cross_val_score(pipeline, unpaired["X_student"], unpaired["y_student_true"], cv=3)
-    search = GridSearchCV(
-        pipeline, {"crossmodaldistiller__label_weight": [0.0, 1.0]}, cv=2
-    ).fit(unpaired["X_student"], unpaired["y_student_true"])
+    search = GridSearchCV(pipeline, {"crossmodaldistiller__label_weight": [0.0, 1.0]}, cv=2).fit(
+        unpaired["X_student"], unpaired["y_student_true"]
+    )
     assert len(count_teacher_fits) == 1
     assert scores.shape == (3,) and search.best_estimator_[-1].teacher is distiller.teacher
 

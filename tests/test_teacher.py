@@ -45,9 +45,12 @@ def test_fitted_sklearn_transformer_as_teacher_encoder(unpaired):
     teacher = distiller.set_teacher(unpaired["X_teacher"], unpaired["y_teacher"]).teacher
     assert teacher.kind == "encoder"
     assert np.allclose(teacher.bank_, pca.transform(unpaired["X_teacher"]), atol=1e-5)
-    assert distiller.fit(unpaired["X_student"], unpaired["y_student"]).transform(
-        unpaired["X_test"]
-    ).shape[1] == 6
+    assert (
+        distiller.fit(unpaired["X_student"], unpaired["y_student"])
+        .transform(unpaired["X_test"])
+        .shape[1]
+        == 6
+    )
 
 
 def test_torch_module_as_teacher_encoder(unpaired):
