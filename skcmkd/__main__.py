@@ -10,7 +10,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from . import CrossModalDistiller
-from .datasets import MFEAT_VIEWS, load_mfeat, unpaired_split
+from .datasets import MFEAT_VIEWS, load_mfeat_unpaired
 
 
 def _print_table(rows, headers):
@@ -22,24 +22,24 @@ def _print_table(rows, headers):
         print(line.format(*row))
 
 
-def _demo_run(data, args, seed, verbose):
+def _demo_run(args, seed, verbose):
     """One unpaired split: the three student-view models, scored on held-out rows."""
-    y = data.target
-    (teacher_rows, student_rows, test_rows), y_student = unpaired_split(
-        y, sizes=[0.4, 0.35, 0.25], labels_per_class=args.labels_per_class, random_state=seed
+    data = load_mfeat_unpaired(
+        args.teacher_view,
+        args.student_view,
+        labels_per_class=args.labels_per_class,
+        random_state=seed,
     )
-    y_student = y_student.astype(np.int64)
-    X_student = data.views[args.student_view][student_rows]
-    X_test, y_test = data.views[args.student_view][test_rows], y[test_rows]
+    X_student, y_student, X_test, y_test = data.X_student, data.y_student, data.X_test, data.y_test
     labelled = y_student != -1
-    params = dict(max_epochs=args.max_epochs, random_state=seed, verbose=verbose)
     if verbose:
         print(
-            f"Seed {seed}: teacher view {args.teacher_view!r} on {len(teacher_rows)} digits; "
-            f"student view {args.student_view!r} on {len(student_rows)} other digits "
+            f"Seed {seed}: teacher view {args.teacher_view!r} on {len(data.y_teacher)} digits; "
+            f"student view {args.student_view!r} on {len(y_student)} other digits "
             f"({labelled.sum()} labelled, {(~labelled).sum()} unlabelled); "
-            f"{len(test_rows)} held-out student digits. No digit is on both sides."
+            f"{len(y_test)} held-out student digits. No digit is on both sides."
         )
+    params = dict(max_epochs=args.max_epochs, random_state=seed, verbose=verbose)
     scores = {}
     baseline = make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000))
     baseline.fit(X_student[labelled], y_student[labelled])
@@ -53,10 +53,9 @@ def _demo_run(data, args, seed, verbose):
     if verbose:
         print(f"\n[2/3] teacher on view {args.teacher_view!r}")
     distiller = CrossModalDistiller(**params, teacher_max_epochs=args.max_epochs)
-    distiller.set_teacher(data.views[args.teacher_view][teacher_rows], y[teacher_rows])
-    teacher_view_test = data.views[args.teacher_view][test_rows]
+    distiller.set_teacher(data.X_teacher, data.y_teacher)
     scores["(teacher, on its own view)"] = np.mean(
-        distiller.teacher.predict(teacher_view_test) == y_test
+        distiller.teacher.predict(data.X_test_paired) == y_test
     )
 
     if verbose:
@@ -74,11 +73,10 @@ def _demo_run(data, args, seed, verbose):
 
 def demo(args):
     """Unpaired distillation on the bundled UCI Multiple Features views."""
-    data = load_mfeat([args.teacher_view, args.student_view])
     start = time.perf_counter()
     runs = []
     for i, seed in enumerate(range(args.seed, args.seed + args.seeds)):
-        runs.append(_demo_run(data, args, seed, verbose=args.verbose if i == 0 else 0))
+        runs.append(_demo_run(args, seed, verbose=args.verbose if i == 0 else 0))
         elapsed = time.perf_counter() - start
         print(
             f"  [{i + 1}/{args.seeds} splits, {elapsed:.0f} s, about "
@@ -123,9 +121,22 @@ def main(argv=None):
     demo_parser.add_argument("--seed", type=int, default=0, help="first seed")
     demo_parser.add_argument("--seeds", type=int, default=5, help="number of splits")
     demo_parser.add_argument("--verbose", type=int, default=1, help="1: per-epoch lines")
+    bench_parser = commands.add_parser(
+        "benchmark", help="the unpaired accuracy benchmark (writes docs/benchmarks.md)"
+    )
+    bench_parser.add_argument("--quick", action="store_true", help="one pair, two seeds")
+    bench_parser.add_argument("--out", default="docs", help="folder for the page and plot")
+    bench_parser.add_argument("--n-jobs", type=int, default=2)
+    bench_parser.add_argument(
+        "--from-csv", help="re-render the page and plot from a saved benchmarks.csv"
+    )
     args = parser.parse_args(argv)
     if args.command == "demo":
         demo(args)
+    else:
+        from .benchmark import main as benchmark
+
+        benchmark(quick=args.quick, out=args.out, n_jobs=args.n_jobs, from_csv=args.from_csv)
     return 0
 
 

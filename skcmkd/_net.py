@@ -40,8 +40,9 @@ class DistillerNet(NeuralNet):
     alignment : dict
         ``feature_weight``, ``label_weight``, ``solver``, ``reg``,
         ``n_projections``, ``label_cost``, ``prior_ratio`` (array of
-        :math:`\\pi_S / \\pi_T`), ``teacher_batch_size``, ``warmup_epochs``
-        and ``seed``.
+        :math:`\\pi_S / \\pi_T`), ``teacher_batch_size``, ``warmup_epochs``,
+        ``unlabelled_share`` (share of the student rows labelled ``-1``,
+        which scales ``feature_weight``) and ``seed``.
     """
 
     def __init__(self, module, *args, teacher=None, alignment=None, **kwargs):
@@ -130,11 +131,11 @@ class DistillerNet(NeuralNet):
         else:
             fa, la = self.alignment_terms(logits, z, y)
             factor = self._warmup_factor()
-            total = (
-                ce
-                + factor * self.alignment["feature_weight"] * fa
-                + factor * self.alignment["label_weight"] * la
-            )
+            # Feature alignment is spent in proportion to the rows without a
+            # label: with every row labelled the labels say more than the
+            # teacher's geometry, and aligning cost accuracy (docs/design.md).
+            feature_weight = self.alignment["feature_weight"] * self.alignment["unlabelled_share"]
+            total = ce + factor * feature_weight * fa + factor * self.alignment["label_weight"] * la
         terms = {"ce": ce, "fa": fa, "la": la}
         if not torch.isfinite(total):
             bad = [name for name, value in terms.items() if not torch.isfinite(value)]

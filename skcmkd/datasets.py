@@ -6,7 +6,7 @@ from importlib import resources
 import numpy as np
 from sklearn.utils import Bunch
 
-__all__ = ["MFEAT_VIEWS", "load_mfeat", "unpaired_split"]
+__all__ = ["MFEAT_VIEWS", "load_mfeat", "load_mfeat_unpaired", "unpaired_split"]
 
 #: The six views of UCI Multiple Features, with their widths.
 MFEAT_VIEWS = {"fou": 76, "fac": 216, "kar": 64, "pix": 240, "zer": 47, "mor": 6}
@@ -135,3 +135,59 @@ def unpaired_split(y, *, sizes, labels_per_class=None, random_state=None):
         keep[rng.choice(rows, size=min(labels_per_class, len(rows)), replace=False)] = True
     y_partial[~keep] = -1
     return parts, y_partial
+
+
+def load_mfeat_unpaired(teacher_view, student_view, *, labels_per_class=None, random_state=None):
+    """Two mfeat views as an unpaired distillation problem, ready to fit.
+
+    The 2000 digits are split, class-stratified, into a teacher set (40%), a
+    student training set (35%) and a student test set (25%); no digit is on
+    both sides. This is the split of the demo and of the benchmarks.
+
+    Parameters
+    ----------
+    teacher_view, student_view : str
+        Views among ``MFEAT_VIEWS``.
+    labels_per_class : int, default=None
+        Labelled student training rows per class; the others get ``-1``.
+        ``None`` labels every row.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the split and the choice of labelled rows.
+
+    Returns
+    -------
+    data : :class:`~sklearn.utils.Bunch`
+        ``X_teacher``, ``y_teacher``; ``X_student``, ``y_student`` (int64,
+        ``-1`` for unlabelled rows) and ``y_student_true`` (the hidden
+        labels, for evaluation only); ``X_test``, ``y_test``;
+        ``X_student_paired`` and ``X_test_paired``: the *teacher* view of the
+        student training and test digits, which an unpaired method must not
+        use (paired baselines and teacher accuracy only).
+
+    Examples
+    --------
+    >>> from skcmkd.datasets import load_mfeat_unpaired
+    >>> data = load_mfeat_unpaired("fac", "fou", labels_per_class=5, random_state=0)
+    >>> data.X_teacher.shape, data.X_student.shape, int((data.y_student != -1).sum())
+    ((800, 216), (700, 76), 50)
+    """
+    data = load_mfeat([teacher_view, student_view])
+    y = data.target
+    (t_rows, s_rows, test_rows), y_student = unpaired_split(
+        y,
+        sizes=[0.4, 0.35, 0.25],
+        labels_per_class=labels_per_class or len(y),
+        random_state=random_state,
+    )
+    teacher, student = data.views[teacher_view], data.views[student_view]
+    return Bunch(
+        X_teacher=teacher[t_rows],
+        y_teacher=y[t_rows],
+        X_student=student[s_rows],
+        y_student=y_student.astype(np.int64),
+        y_student_true=y[s_rows],
+        X_test=student[test_rows],
+        y_test=y[test_rows],
+        X_student_paired=teacher[s_rows],
+        X_test_paired=teacher[test_rows],
+    )

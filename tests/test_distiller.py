@@ -85,6 +85,39 @@ def test_alignment_weights_change_the_student(unpaired):
     assert not np.allclose(off.predict_proba(X), on.predict_proba(X))
 
 
+def test_feature_alignment_is_spent_only_on_unlabelled_share(unpaired):
+    X, y = unpaired["X_student"], unpaired["y_student_true"]  # every row labelled
+    off = _teacher_distiller(unpaired, feature_weight=0.0).fit(X, y)
+    on = _teacher_distiller(unpaired, feature_weight=5.0).fit(X, y)
+    assert on.net_.alignment["unlabelled_share"] == 0.0
+    assert np.array_equal(off.predict_proba(X), on.predict_proba(X))
+    assert np.all(np.asarray(on.history_[:, "fa"]) > 0)  # still measured
+
+
+def test_fully_labelled_student_trains_as_the_student_alone(unpaired):
+    X, y = unpaired["X_student"], unpaired["y_student_true"]
+    alone = CrossModalDistiller(**FAST).fit(X, y)
+    distilled = _teacher_distiller(unpaired).fit(X, y)
+    assert np.array_equal(alone.predict_proba(X), distilled.predict_proba(X))
+
+
+@pytest.mark.parametrize(
+    "head_init, labels, from_teacher",
+    [
+        ("auto", "y_student", True),  # unlabelled rows: alignment on, teacher's head
+        ("auto", "y_student_true", False),  # all labelled: as the student alone
+        ("teacher", "y_student_true", True),
+        ("random", "y_student", False),
+    ],
+)
+def test_head_init(unpaired, head_init, labels, from_teacher):
+    distiller = _teacher_distiller(unpaired, head_init=head_init, max_epochs=1, lr=1e-12)
+    distiller.fit(unpaired["X_student"], unpaired[labels])
+    weight, _ = distiller.teacher.head_params()
+    same = torch.allclose(distiller.net_.module_.head.weight, weight, atol=1e-6)
+    assert same == from_teacher
+
+
 def test_warmup_grows_the_alignment_weight(fitted):
     net = fitted.net_
     assert net.alignment["warmup_epochs"] == 10
