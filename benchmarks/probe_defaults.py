@@ -19,7 +19,7 @@ import torch
 from joblib import Parallel, delayed
 
 from skcmkd import CrossModalDistiller
-from skcmkd.datasets import load_mfeat, unpaired_split
+from skcmkd.datasets import load_mfeat_unpaired
 
 PAIRS = [("fac", "fou"), ("pix", "zer"), ("kar", "mor")]
 SEEDS = range(10, 15)
@@ -41,27 +41,20 @@ FIXED = dict(teacher_batch_size=None)  # unless a setting says otherwise
 def run_split(teacher_view, student_view, seed):
     """Every setting on one split: [(unlabelled accuracy, held-out accuracy)]."""
     torch.set_num_threads(1)  # one worker per core
-    data = load_mfeat([teacher_view, student_view])
-    y = data.target
-    (t_rows, s_rows, test_rows), y_s = unpaired_split(
-        y, sizes=[0.4, 0.35, 0.25], labels_per_class=5, random_state=seed
-    )
-    y_s = y_s.astype(np.int64)
-    unlabelled = y_s == -1
-    X_s, X_test = data.views[student_view][s_rows], data.views[student_view][test_rows]
+    data = load_mfeat_unpaired(teacher_view, student_view, labels_per_class=5, random_state=seed)
+    unlabelled = data.y_student == -1
     teacher = (
-        CrossModalDistiller(random_state=seed)
-        .set_teacher(data.views[teacher_view][t_rows], y[t_rows])
-        .teacher
+        CrossModalDistiller(random_state=seed).set_teacher(data.X_teacher, data.y_teacher).teacher
     )
     scores = []
     for setting in SETTINGS:
         params = {**FIXED, **setting}
-        model = CrossModalDistiller(teacher=teacher, random_state=seed, **params).fit(X_s, y_s)
+        model = CrossModalDistiller(teacher=teacher, random_state=seed, **params)
+        model.fit(data.X_student, data.y_student)
         scores.append(
             (
-                model.score(X_s[unlabelled], y[s_rows][unlabelled]),
-                model.score(X_test, y[test_rows]),
+                model.score(data.X_student[unlabelled], data.y_student_true[unlabelled]),
+                model.score(data.X_test, data.y_test),
             )
         )
     return scores

@@ -26,7 +26,7 @@ import torch
 from sklearn.decomposition import PCA
 
 from skcmkd import CrossModalDistiller
-from skcmkd.datasets import load_mfeat, unpaired_split
+from skcmkd.datasets import load_mfeat_unpaired
 
 TEACHER_VIEW, STUDENT_VIEW, SEED = "fac", "fou", 0
 
@@ -43,19 +43,14 @@ def plan_class_accuracy(z_student, y_student, bank, bank_labels, scale, rng):
 
 
 def main():
-    data = load_mfeat([TEACHER_VIEW, STUDENT_VIEW])
-    y = data.target
-    (t_rows, s_rows, _), y_s = unpaired_split(
-        y, sizes=[0.4, 0.35, 0.25], labels_per_class=5, random_state=SEED
-    )
-    y_s = y_s.astype(np.int64)
+    data = load_mfeat_unpaired(TEACHER_VIEW, STUDENT_VIEW, labels_per_class=5, random_state=SEED)
+    X_s, y_s, y_true = data.X_student, data.y_student, data.y_student_true
     unlabelled = y_s == -1
-    X_s, y_true = data.views[STUDENT_VIEW][s_rows], y[s_rows]
     rng = np.random.RandomState(0)
 
     rows, embeddings = [], {}
     distiller = CrossModalDistiller(random_state=SEED)
-    distiller.set_teacher(data.views[TEACHER_VIEW][t_rows], y[t_rows])
+    distiller.set_teacher(data.X_teacher, data.y_teacher)
     teacher = distiller.teacher
     for name, params in [
         ("teacher head, no alignment", dict(feature_weight=0.0)),
