@@ -49,16 +49,16 @@ for epoch in (0, 9, len(history) - 1):
 # ## Grid-searching the alignment weight
 #
 # Every candidate is a clone that shares the fitted teacher: the teacher is
-# trained once, not once per candidate and fold. (Cross-validation on the
-# student rows needs labels to score, so here we search on the labelled rows
-# of a fully labelled copy: in practice, use your labelled validation data.)
+# trained once, not once per candidate and fold. The search runs on the
+# partly labelled student data as it is: the training folds keep their
+# unlabelled rows for the alignment, and `score` skips rows labelled -1, so
+# each fold is scored on its labelled rows.
 
 # %%
-labelled = y_student != -1
 search = GridSearchCV(
     distiller.set_params(max_epochs=30), {"feature_weight": [0.0, 1.0, 5.0]}, cv=3
 )
-search.fit(X_student[labelled], y_student[labelled])
+search.fit(X_student, y_student)
 print("best feature_weight:", search.best_params_["feature_weight"])
 print("same teacher object:", search.best_estimator_.teacher is distiller.teacher)
 print("embeddings in the teacher's space:", distiller.transform(X_test[:3]).shape)

@@ -5,6 +5,7 @@ import numbers
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
+from sklearn.metrics import accuracy_score
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils import TransformerTags, check_X_y
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
@@ -543,6 +544,35 @@ class CrossModalDistiller(ClassifierMixin, BaseEstimator):
         """
         logits, _ = self._forward(self._validate_predict_data(X))
         return self.classes_[np.argmax(logits.numpy(), axis=1)]
+
+    def score(self, X, y, sample_weight=None):
+        """Accuracy on the labelled rows of ``(X, y)``; rows with ``y == -1`` are skipped.
+
+        Grid searches and cross-validation score held-out folds of the same
+        partly labelled data they fit on; counting unlabelled rows as errors
+        would only add noise to the comparison.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,)
+            True labels, ``-1`` for rows to skip.
+        sample_weight : array-like of shape (n_samples,), default=None
+
+        Returns
+        -------
+        score : float
+        """
+        X = self._validate_predict_data(X)
+        y = np.asarray(y)
+        labelled = _labelled_mask(y)
+        if not labelled.any():
+            raise ValueError("y has no labelled row (all -1): nothing to score against.")
+        if sample_weight is not None:
+            sample_weight = np.asarray(sample_weight)[labelled]
+        logits, _ = self._forward(X[labelled])
+        predictions = self.classes_[np.argmax(logits.numpy(), axis=1)]
+        return accuracy_score(y[labelled], predictions, sample_weight=sample_weight)
 
     def fit_transform(self, X, y):
         """Fit the student, then return the embeddings of ``X``."""

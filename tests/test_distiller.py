@@ -227,6 +227,26 @@ def test_cross_val_score_and_pipeline_fit_the_teacher_once(unpaired, count_teach
     assert scores.shape == (3,) and search.best_estimator_[-1].teacher is distiller.teacher
 
 
+def test_score_skips_unlabelled_rows(fitted, unpaired):
+    X, y = unpaired["X_test"], unpaired["y_test"].copy()
+    full = fitted.score(X, y)
+    y[::2] = -1
+    expected = np.mean(fitted.predict(X[1::2]) == unpaired["y_test"][1::2])
+    assert fitted.score(X, y) == pytest.approx(expected)
+    assert full == pytest.approx(np.mean(fitted.predict(X) == unpaired["y_test"]))
+    with pytest.raises(ValueError, match="nothing to score"):
+        fitted.score(X, np.full(len(y), -1))
+
+
+def test_grid_search_on_partly_labelled_data(unpaired):
+    """The brief's shape: GridSearchCV straight on y with -1 rows."""
+    distiller = _teacher_distiller(unpaired, max_epochs=2)
+    search = GridSearchCV(distiller, {"feature_weight": [0.1, 10.0]}, cv=2)
+    search.fit(unpaired["X_student"], unpaired["y_student"])
+    assert search.best_estimator_.net_.alignment["unlabelled_share"] > 0.5
+    assert np.all(np.isfinite(search.cv_results_["mean_test_score"]))
+
+
 def test_grid_search_in_worker_processes(unpaired):
     distiller = _teacher_distiller(unpaired, max_epochs=2)
     search = GridSearchCV(distiller, {"feature_weight": [0.0, 1.0]}, cv=2, n_jobs=2)
