@@ -1,6 +1,6 @@
 """The unpaired accuracy benchmark: writes docs/benchmarks.md and docs/benchmarks.png.
 
-    python benchmarks/accuracy.py           # full grid, about 20 min on 2 cores
+    python benchmarks/accuracy.py           # full grid, about 25 min on 2 cores
     python benchmarks/accuracy.py --quick   # one pair, two seeds (CI smoke test)
 
 The code lives in skcmkd/benchmark.py so that `python -m skcmkd benchmark`
