@@ -408,11 +408,10 @@ class CrossModalDistiller(ClassifierMixin, BaseEstimator):
         encoder = (self.module or MLPEncoder)(
             n_features=n_features, latent_dim=latent_dim, **self._routed("module__")
         )
-        head_init = self.head_init
-        if head_init == "auto":
-            head_init = "teacher" if np.any(codes == -1) else "random"
-        use_teacher_head = teacher is not None and head_init == "teacher"
-        head_init = teacher.head_params() if use_teacher_head else None
+        start = self.head_init
+        if start == "auto":  # the teacher's head where alignment is on
+            start = "teacher" if np.any(codes == -1) else "random"
+        head_init = teacher.head_params() if teacher is not None and start == "teacher" else None
         module = EncoderClassifier(encoder, latent_dim, n_classes, head_init=head_init)
         prior_ratio = None
         if teacher is not None and self.kappa == "prior":
@@ -542,7 +541,11 @@ class CrossModalDistiller(ClassifierMixin, BaseEstimator):
         -------
         y : ndarray of shape (n_samples,)
         """
-        logits, _ = self._forward(self._validate_predict_data(X))
+        return self._predict(self._validate_predict_data(X))
+
+    def _predict(self, X):
+        """Predicted classes for already validated ``X``."""
+        logits, _ = self._forward(X)
         return self.classes_[np.argmax(logits.numpy(), axis=1)]
 
     def score(self, X, y, sample_weight=None):
@@ -570,9 +573,7 @@ class CrossModalDistiller(ClassifierMixin, BaseEstimator):
             raise ValueError("y has no labelled row (all -1): nothing to score against.")
         if sample_weight is not None:
             sample_weight = np.asarray(sample_weight)[labelled]
-        logits, _ = self._forward(X[labelled])
-        predictions = self.classes_[np.argmax(logits.numpy(), axis=1)]
-        return accuracy_score(y[labelled], predictions, sample_weight=sample_weight)
+        return accuracy_score(y[labelled], self._predict(X[labelled]), sample_weight=sample_weight)
 
     def fit_transform(self, X, y):
         """Fit the student, then return the embeddings of ``X``."""

@@ -10,6 +10,7 @@ the teacher view of the student training rows: the pairs the others lack).
     python -m skcmkd benchmark --quick    # one pair, two seeds: a smoke test
 """
 
+import os
 import platform
 import time
 import warnings
@@ -93,8 +94,8 @@ class _PairedKDNet(NeuralNet):
 def _paired_kd(X_s, codes, teacher_probs, seed):
     """The student net of CrossModalDistiller's defaults, trained on the pairs."""
     defaults = CrossModalDistiller()
-    X = StandardScaler().fit(X_s)
-    X_scaled, n_classes = X.transform(X_s).astype(np.float32), teacher_probs.shape[1]
+    scaler = StandardScaler().fit(X_s)
+    X_scaled, n_classes = scaler.transform(X_s).astype(np.float32), teacher_probs.shape[1]
     with torch_seed(seed) as torch_seed_value:
         module = EncoderClassifier(
             MLPEncoder(n_features=X_s.shape[1], latent_dim=defaults.latent_dim),
@@ -114,7 +115,9 @@ def _paired_kd(X_s, codes, teacher_probs, seed):
             iterator_train__generator=torch.Generator().manual_seed(torch_seed_value),
         )
         net.fit(X_scaled, np.column_stack([codes, teacher_probs]).astype(np.float32))
-    return lambda X_new: np.argmax(net.predict_proba(X.transform(X_new).astype(np.float32)), axis=1)
+    return lambda X_new: np.argmax(
+        net.predict_proba(scaler.transform(X_new).astype(np.float32)), axis=1
+    )
 
 
 def run_cell(teacher_view, student_view, seed, budget, *, max_epochs=100, ablations=True):
@@ -177,16 +180,16 @@ def _paired_p(differences):
     return float(stats.ttest_1samp(differences, 0.0).pvalue)
 
 
+def _run_cell_job(cell, max_epochs):
+    (teacher_view, student_view), budget, seed = cell
+    return cell, run_cell(teacher_view, student_view, seed, budget, max_epochs=max_epochs)
+
+
 def run(*, pairs=PAIRS, seeds=SEEDS, budgets=BUDGETS, max_epochs=100, n_jobs=2, log=print):
     """Run every cell in parallel; returns ``{(pair, budget, seed): scores}``."""
     cells = [(pair, budget, seed) for pair in pairs for budget in budgets for seed in seeds]
     start, results = time.perf_counter(), {}
-    jobs = (
-        delayed(lambda cell: (cell, run_cell(*cell[0], cell[2], cell[1], max_epochs=max_epochs)))(
-            cell
-        )
-        for cell in cells
-    )
+    jobs = (delayed(_run_cell_job)(cell, max_epochs) for cell in cells)
     for done, (cell, scores) in enumerate(
         Parallel(n_jobs=n_jobs, return_as="generator_unordered")(jobs), start=1
     ):
@@ -401,8 +404,6 @@ def _what_carries_the_gain(summary):
 
 
 def _cores():
-    import os
-
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
 
 
