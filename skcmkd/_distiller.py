@@ -1,21 +1,23 @@
 """CrossModalDistiller: the scikit-learn surface of skcmkd."""
 
 import numbers
+import warnings
 
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
 from sklearn.metrics import accuracy_score
-from sklearn.preprocessing import StandardScaler
-from sklearn.utils import TransformerTags, check_X_y
+from sklearn.utils import TransformerTags, check_array
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 from torch import nn
 
+from ._inputs import check_features, check_labels, check_lengths, input_scaler, naming_input
 from ._net import DistillerNet
 from ._teacher import TEACHER_KINDS, Teacher, fit_teacher, torch_seed
 from .alignment import SOLVERS, class_priors
+from .exceptions import InconsistentVersionWarning, NonFiniteLossError
 from .modules import EncoderClassifier, MLPEncoder
 
 __all__ = ["CrossModalDistiller"]
@@ -177,8 +179,11 @@ class CrossModalDistiller(ClassifierMixin, BaseEstimator):
         Per-epoch training history, with the loss terms ``"ce"``
         (cross-entropy), ``"fa"`` (feature alignment) and ``"la"`` (label
         alignment) next to ``"train_loss"``.
-    scaler_ : StandardScaler
-        Standardises the student inputs before the net.
+    scaler_ : Pipeline
+        Standardises the student inputs before the net
+        (each column divided by its largest absolute value, then
+        :class:`~sklearn.preprocessing.StandardScaler`: safe at any
+        magnitude).
 
     See Also
     --------
@@ -408,6 +413,7 @@ class CrossModalDistiller(ClassifierMixin, BaseEstimator):
         encoder = (self.module or MLPEncoder)(
             n_features=n_features, latent_dim=latent_dim, **self._routed("module__")
         )
+        _check_encoder_width(encoder, n_features, latent_dim)
         start = self.head_init
         if start == "auto":  # the teacher's head where alignment is on
             start = "teacher" if np.any(codes == -1) else "random"
@@ -474,13 +480,19 @@ class CrossModalDistiller(ClassifierMixin, BaseEstimator):
             raise
 
     def _fit(self, X, y):
-        X, y = validate_data(self, X, y, dtype=[np.float64, np.float32])
+        check_features(X, "X")
+        check_lengths(X, y, "X", "y")
+        y = check_labels(y, "y")
+        _check_device(self.device)
+        with naming_input("X"):
+            X, y = validate_data(self, X, y, dtype=[np.float64, np.float32])
         classes, codes = self._encode_labels(y)
-        scaler = StandardScaler().fit(X)
+        scaler = input_scaler().fit(X)
         X_scaled = scaler.transform(X).astype(np.float32)
         with torch_seed(self.random_state) as seed:
             net = self._build_net(X.shape[1], len(classes), codes, seed)
             net.fit(X_scaled, codes)
+        _check_finite_weights(net.module_)
         self.classes_ = classes
         self.scaler_ = scaler
         self.net_ = net
@@ -495,6 +507,25 @@ class CrossModalDistiller(ClassifierMixin, BaseEstimator):
 
     def __sklearn_is_fitted__(self):
         return hasattr(self, "net_")
+
+    # -- pickling: record the version that saved the model --------------------
+
+    def __getstate__(self):
+        state = super().__getstate__()
+        state["_skcmkd_version"] = _version()
+        return state
+
+    def __setstate__(self, state):
+        saved = state.pop("_skcmkd_version", "unknown")
+        if saved != _version():
+            warnings.warn(
+                f"This CrossModalDistiller was saved with skcmkd {saved} and is loaded with "
+                f"skcmkd {_version()}. It may predict differently or break: refit it, or load "
+                "it with the version that saved it.",
+                InconsistentVersionWarning,
+                stacklevel=2,
+            )
+        super().__setstate__(state)
 
     # -- inference ----------------------------------------------------------
 
@@ -513,7 +544,9 @@ class CrossModalDistiller(ClassifierMixin, BaseEstimator):
 
     def _validate_predict_data(self, X):
         check_is_fitted(self)
-        return validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
+        check_features(X, "X")
+        with naming_input("X"):
+            return validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
 
     def predict_proba(self, X):
         """Class probabilities of the student.
@@ -567,7 +600,8 @@ class CrossModalDistiller(ClassifierMixin, BaseEstimator):
         score : float
         """
         X = self._validate_predict_data(X)
-        y = np.asarray(y)
+        check_lengths(X, y, "X", "y")
+        y = check_labels(y, "y")
         labelled = _labelled_mask(y)
         if not labelled.any():
             raise ValueError("y has no labelled row (all -1): nothing to score against.")
@@ -594,8 +628,18 @@ class CrossModalDistiller(ClassifierMixin, BaseEstimator):
         return z.numpy()
 
 
+def _version():
+    from . import __version__
+
+    return __version__
+
+
 def _check_teacher_data(X_teacher, y_teacher):
-    X_teacher, y_teacher = check_X_y(X_teacher, y_teacher, dtype=[np.float64, np.float32])
+    check_features(X_teacher, "X_teacher")
+    check_lengths(X_teacher, y_teacher, "X_teacher", "y_teacher")
+    y_teacher = column_or_1d(check_labels(y_teacher, "y_teacher"), warn=True)
+    with naming_input("X_teacher"):
+        X_teacher = check_array(X_teacher, dtype=[np.float64, np.float32], input_name="X_teacher")
     if not _labelled_mask(y_teacher).all():
         raise ValueError(
             "y_teacher holds -1 (the unlabelled marker); the teacher needs a label "
@@ -603,5 +647,42 @@ def _check_teacher_data(X_teacher, y_teacher):
         )
     check_classification_targets(y_teacher)
     if len(np.unique(y_teacher)) < 2:
-        raise ValueError("y_teacher holds a single class; the teacher needs at least 2 classes.")
+        raise ValueError(
+            "y_teacher holds a single class; the teacher needs at least 2 classes: add "
+            "teacher rows of another class."
+        )
     return X_teacher, y_teacher
+
+
+def _check_device(device):
+    if torch.device(device).type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(
+            f"device={device!r} but torch finds no CUDA device on this machine; "
+            "set device='cpu' (a model saved on a GPU loads and predicts on the CPU as it is)."
+        )
+
+
+def _check_encoder_width(encoder, n_features, latent_dim):
+    """Fail early, and clearly, when a custom encoder's output does not fit the head."""
+    training = encoder.training
+    encoder.eval()  # no dropout: the check draws nothing from the seeded generator
+    with torch.no_grad():
+        shape = tuple(encoder(torch.zeros(2, n_features)).shape)
+    encoder.train(training)
+    if shape != (2, latent_dim):
+        raise ValueError(
+            f"The student module maps (2, {n_features}) inputs to shape {shape}, but the "
+            f"latent space has width {latent_dim} (the teacher's, or `latent_dim`). Make the "
+            "module's output width its `latent_dim` constructor argument."
+        )
+
+
+def _check_finite_weights(module):
+    """The last optimizer step can break the weights after the last finite loss."""
+    bad = [name for name, p in module.named_parameters() if not torch.isfinite(p).all()]
+    if bad:
+        raise NonFiniteLossError(
+            f"The student's weights {bad} became NaN or infinite in training. Lower `lr`, "
+            "`feature_weight` or `label_weight`. The estimator was left as it was before "
+            "this fit."
+        )

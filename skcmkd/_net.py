@@ -13,13 +13,15 @@ from .alignment import (
     masked_cross_entropy,
     prior_shift_correction,
 )
+from .exceptions import NonFiniteLossError
 
 #: Names under which the three loss terms are recorded in the history.
 LOSS_TERMS = ("ce", "fa", "la")
 
-
-class NonFiniteLossError(FloatingPointError):
-    """A loss term became NaN or infinite during training."""
+# Tensors derived from the teacher, rebuilt on load rather than pickled: the
+# teacher already holds them as numpy arrays, and a copy saved on a GPU
+# could not be loaded on a machine without one.
+_TEACHER_TENSORS = ("bank_", "bank_labels_", "teacher_weight_", "teacher_bias_", "prior_ratio_")
 
 
 class DistillerNet(NeuralNet):
@@ -56,12 +58,29 @@ class DistillerNet(NeuralNet):
 
     def initialize(self):
         super().initialize()
+        self._init_generator()
         self._init_teacher_tensors()
         return self
 
-    def _init_teacher_tensors(self):
+    def __getstate__(self):
+        state = super().__getstate__()
+        for name in _TEACHER_TENSORS:
+            state.pop(name, None)
+        return state
+
+    def __setstate__(self, state):
+        # skorch maps the module to this machine's device (CPU if the model
+        # was saved on a GPU this machine lacks); the teacher tensors follow.
+        super().__setstate__(state)
+        if self.initialized_:
+            self._init_teacher_tensors()
+
+    def _init_generator(self):
         settings = self.alignment or {}
         self.generator_ = torch.Generator().manual_seed(int(settings.get("seed", 0)))
+
+    def _init_teacher_tensors(self):
+        settings = self.alignment or {}
         if self.teacher is None:
             self.bank_ = None
             return

@@ -7,9 +7,11 @@ import torch
 from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import LabelEncoder, StandardScaler
 from sklearn.utils import check_random_state
+from sklearn.utils.validation import check_array
 from skorch import NeuralNetClassifier
 from torch import nn
 
+from ._inputs import check_features, input_scaler, naming_input
 from .modules import MLPEncoder
 
 __all__ = ["Teacher", "fit_teacher"]
@@ -60,7 +62,7 @@ class Teacher:
         Width of the latent space.
     """
 
-    def __init__(self, *, kind, encoder, scaler, head, classes, bank, bank_labels):
+    def __init__(self, *, kind, encoder, scaler, head, classes, bank, bank_labels, n_features):
         self.kind = kind
         self.encoder = encoder
         self.scaler = scaler
@@ -73,6 +75,7 @@ class Teacher:
         centred = self.bank_ - self.bank_.mean(axis=0, dtype=np.float64)
         self.cost_scale_ = float(2 * np.mean(np.sum(centred**2, axis=1))) or 1.0
         self.latent_dim_ = self.bank_.shape[1]
+        self.n_features_in_ = n_features
 
     def __sklearn_clone__(self):
         return self
@@ -89,9 +92,9 @@ class Teacher:
 
     def transform(self, X):
         """Embed teacher-modality data into the latent space (float32)."""
-        X = np.asarray(X)
+        X = self._check_input(X)
         if self.kind == "precomputed":
-            return np.asarray(X, dtype=np.float32)
+            return X.astype(np.float32)
         if self.kind == "encoder" and not isinstance(self.encoder, nn.Module):
             return np.asarray(self.encoder.transform(X), dtype=np.float32)
         if self.scaler is not None:
@@ -100,6 +103,19 @@ class Teacher:
         with torch.no_grad():
             z = self.encoder(torch.as_tensor(np.asarray(X), dtype=torch.float32))
         return z.numpy()
+
+    def _check_input(self, X):
+        check_features(X, "X_teacher")
+        with naming_input("X_teacher"):
+            X = check_array(X, dtype=[np.float64, np.float32], input_name="X_teacher")
+        if self.n_features_in_ is not None and X.shape[1] != self.n_features_in_:
+            what = "embeddings" if self.kind == "precomputed" else "teacher-modality rows"
+            raise ValueError(
+                f"X_teacher has {X.shape[1]} columns, but this {self.kind!r} teacher takes "
+                f"{what} of {self.n_features_in_} columns, as in set_teacher. Pass data of "
+                "the same kind (student data goes to the distiller)."
+            )
+        return X
 
     def predict_proba_latent(self, z):
         """The head :math:`p_T(y \\mid z)` at embeddings ``z`` (numpy, float64)."""
@@ -117,9 +133,16 @@ class Teacher:
 
 
 def _linear_head_from_logistic(z, codes, n_classes):
-    """Fit the head on fixed embeddings with scikit-learn, as a torch layer."""
-    model = LogisticRegression(max_iter=2000).fit(z, codes)
-    weight, bias = model.coef_, model.intercept_
+    """Fit the head on fixed embeddings with scikit-learn, as a torch layer.
+
+    The regression runs on standardised embeddings (well conditioned at any
+    magnitude); the standardisation is folded into the layer's weights, so the
+    head takes the raw embeddings.
+    """
+    scaler = StandardScaler().fit(z)
+    model = LogisticRegression(max_iter=2000).fit(scaler.transform(z), codes)
+    weight = model.coef_ / scaler.scale_
+    bias = model.intercept_ - weight @ scaler.mean_
     if n_classes == 2:  # one logit for class 1; class 0 gets a zero logit
         weight = np.vstack([np.zeros_like(weight), weight])
         bias = np.r_[0.0, bias]
@@ -131,7 +154,7 @@ def _linear_head_from_logistic(z, codes, n_classes):
 
 
 def _fit_mlp_teacher(X, codes, n_classes, *, latent_dim, max_epochs, lr, batch_size, seed, verbose):
-    scaler = StandardScaler().fit(X)
+    scaler = input_scaler().fit(X)
     X_scaled = scaler.transform(X).astype(np.float32)
     encoder = MLPEncoder(n_features=X.shape[1], latent_dim=latent_dim, hidden_units=(256,))
     net = NeuralNetClassifier(
@@ -211,7 +234,7 @@ def fit_teacher(
             )
         kind = "mlp"
         with torch.no_grad():
-            bank = module(torch.as_tensor(scaler.transform(X), dtype=torch.float32)).numpy()
+            bank = _check_bank(module(torch.as_tensor(scaler.transform(X), dtype=torch.float32)))
     else:
         if isinstance(encoder, str):  # "precomputed"
             module, kind, bank = None, "precomputed", X
@@ -221,7 +244,7 @@ def fit_teacher(
                 bank = module(torch.as_tensor(X, dtype=torch.float32)).numpy()
         else:
             module, kind, bank = encoder, "encoder", encoder.transform(X)
-        bank = np.asarray(bank, dtype=np.float32)
+        bank = _check_bank(bank)
         head = _linear_head_from_logistic(bank, codes, n_classes)
     return Teacher(
         kind=kind,
@@ -231,4 +254,24 @@ def fit_teacher(
         classes=classes,
         bank=bank,
         bank_labels=codes,
+        n_features=None if kind == "encoder" else X.shape[1],
     )
+
+
+def _check_bank(bank):
+    if isinstance(bank, torch.Tensor):
+        bank = bank.numpy()
+    with np.errstate(over="ignore"):  # an overflow to inf is reported just below
+        bank = np.asarray(bank, dtype=np.float32)
+    if bank.ndim != 2:
+        raise ValueError(
+            f"The teacher encoder returned an array of shape {bank.shape}; it must return "
+            "embeddings of shape (n_samples, latent_dim)."
+        )
+    if not np.isfinite(bank).all():
+        raise ValueError(
+            "The teacher embeddings hold NaN or values beyond float32's range (about 3e38). "
+            "Rescale X_teacher (divide by its largest absolute value), fix the encoder, or "
+            "for the 'mlp' teacher lower `lr`."
+        )
+    return bank

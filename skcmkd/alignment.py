@@ -29,6 +29,7 @@ __all__ = [
     "label_alignment",
     "class_priors",
     "prior_shift_correction",
+    "round_to_coupling",
 ]
 
 #: The optimal-transport solvers :func:`feature_alignment` accepts.
@@ -181,7 +182,35 @@ def feature_alignment(
             plan = ot.sinkhorn(
                 a, b, cost, reg, method="sinkhorn_log", numItermax=1000, stopThr=1e-6, warn=False
             )
+            # Unconverged (tiny reg), the plan misses its marginals and its
+            # cost can land anywhere; rounded, it is a coupling again.
+            plan = round_to_coupling(plan, a, b)
     return (plan * cost).sum().clamp_min(0.0)
+
+
+def round_to_coupling(plan, a, b):
+    r"""The nearest coupling of ``a`` and ``b`` to an approximate transport plan.
+
+    Algorithm 2 of Altschuler, Weed and Rigollet (2017): scale rows, then
+    columns, down to their marginals, and spread the missing mass as a rank-one
+    term. The result has marginals ``a`` and ``b`` exactly (up to rounding) and
+    differs from ``plan`` by at most twice its marginal error in :math:`\ell_1`.
+
+    Examples
+    --------
+    >>> import torch
+    >>> a = b = torch.tensor([0.5, 0.5])
+    >>> plan = round_to_coupling(torch.tensor([[0.4, 0.0], [0.0, 0.2]]), a, b)
+    >>> plan.sum(dim=1), plan.sum(dim=0)
+    (tensor([0.5000, 0.5000]), tensor([0.5000, 0.5000]))
+    """
+    tiny = torch.finfo(plan.dtype).tiny
+    plan = plan * (a / plan.sum(dim=1).clamp_min(tiny)).clamp(max=1.0)[:, None]
+    plan = plan * (b / plan.sum(dim=0).clamp_min(tiny)).clamp(max=1.0)[None, :]
+    # Non-negative in exact arithmetic after the two scalings; clamp rounding.
+    missing_a = (a - plan.sum(dim=1)).clamp_min(0.0)
+    missing_b = (b - plan.sum(dim=0)).clamp_min(0.0)
+    return plan + torch.outer(missing_a, missing_b) / missing_a.sum().clamp_min(tiny)
 
 
 def label_alignment(student_logits, teacher_probs):

@@ -14,6 +14,7 @@ from skcmkd.alignment import (
     label_alignment,
     masked_cross_entropy,
     prior_shift_correction,
+    round_to_coupling,
 )
 
 
@@ -187,3 +188,65 @@ def test_gradients_are_finite(points, solver):
         z, target, solver=solver, generator=torch.Generator().manual_seed(0)
     ).backward()
     assert torch.isfinite(z.grad).all()
+
+
+# -- numerical safety -------------------------------------------------------------
+
+
+@pytest.mark.parametrize("reg", [1e-3, 1e-6, 1e-12, 1e-30])
+def test_sinkhorn_with_a_tiny_reg_stays_finite_and_above_exact(reg):
+    zs, zt = _clouds(n=32, m=64, d=4)
+    zs.requires_grad_(True)
+    value = feature_alignment(zs, zt, solver="sinkhorn", reg=reg)
+    value.backward()
+    assert torch.isfinite(value) and torch.isfinite(zs.grad).all()
+    # Rounded to a coupling, the plan costs at least the optimum.
+    assert float(value) >= float(feature_alignment(zs, zt, solver="emd")) - 1e-9
+
+
+@pytest.mark.parametrize("solver", SOLVERS)
+@pytest.mark.parametrize(
+    "student, teacher",
+    [
+        ("duplicates", "duplicates"),  # every row the same point
+        ("duplicates", "cloud"),
+        ("one row", "cloud"),
+        ("cloud", "one row"),
+    ],
+)
+def test_degenerate_batches_stay_finite(solver, student, teacher):
+    cloud, _ = _clouds(n=16, d=3)
+    shapes = {"duplicates": cloud[:1].repeat(16, 1), "cloud": cloud, "one row": cloud[:1]}
+    zs = shapes[student].clone().requires_grad_(True)
+    zt = shapes[teacher] + 0.3
+    value = feature_alignment(zs, zt, solver=solver, generator=torch.Generator().manual_seed(0))
+    value.backward()
+    assert torch.isfinite(value) and torch.isfinite(zs.grad).all()
+
+
+def test_one_class_batch_in_the_joint_cost_is_finite():
+    zs, zt = _clouds(n=8, m=8, d=3)
+    one_hot = torch.zeros(8, 4, dtype=zs.dtype)
+    one_hot[:, 2] = 1.0  # every row of both batches in class 2
+    value = feature_alignment(
+        joint_embedding(zs, one_hot, label_cost=1.0), joint_embedding(zt, one_hot, label_cost=1.0)
+    )
+    assert float(value) == pytest.approx(float(feature_alignment(zs, zt)))
+
+
+_plans = arrays(
+    np.float64,
+    st.tuples(st.integers(1, 6), st.integers(1, 6)),
+    elements=st.floats(0, 1, allow_nan=False),
+)
+
+
+@settings(max_examples=50, deadline=None)
+@given(_plans)
+def test_round_to_coupling_meets_both_marginals(plan):
+    n, m = plan.shape
+    a = torch.full((n,), 1.0 / n, dtype=torch.float64)
+    b = torch.full((m,), 1.0 / m, dtype=torch.float64)
+    rounded = round_to_coupling(torch.as_tensor(plan), a, b)
+    assert (rounded >= 0).all()
+    assert torch.allclose(rounded.sum(dim=1), a) and torch.allclose(rounded.sum(dim=0), b)

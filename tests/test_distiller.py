@@ -13,7 +13,7 @@ from skorch.callbacks import Callback
 import skcmkd._distiller
 import skcmkd._net
 from skcmkd import CrossModalDistiller
-from skcmkd._net import NonFiniteLossError
+from skcmkd.exceptions import NonFiniteLossError
 
 from .conftest import FAST
 

@@ -1,0 +1,143 @@
+"""Checking and standardising user inputs, with errors that say what to do.
+
+scikit-learn's validation does the work; the checks here come first only
+where its message would not name the argument (``X_teacher`` is not ``X``)
+or would not say how to fix the input.
+"""
+
+import contextlib
+
+import numpy as np
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.utils.validation import _num_samples
+
+__all__ = ["check_features", "check_labels", "check_lengths", "naming_input", "input_scaler"]
+
+
+def check_features(X, name):
+    """Raise a clear error for a feature array of the wrong shape or kind.
+
+    Catches what scikit-learn would report without the argument's name or a
+    fix: wrong dimensions, no rows, complex or string values.
+    Everything else (NaN, infinity, sparse input) is left to
+    :func:`~sklearn.utils.validation.check_array`, whose messages do both.
+    """
+    shape, dtype = getattr(X, "shape", None), getattr(X, "dtype", None)
+    if shape is None:
+        try:
+            array = np.asarray(X)
+        except ValueError:  # ragged nested lists: scikit-learn explains those
+            return
+        shape, dtype = array.shape, array.dtype
+    shape = tuple(shape)
+    if len(shape) != 2:
+        fix = (
+            f"{name}.reshape(-1, 1) for a single feature or {name}.reshape(1, -1) for a single row"
+            if len(shape) == 1
+            else f"{name}.reshape(len({name}), -1) to flatten the trailing axes, or embed the "
+            "data first"
+        )
+        raise ValueError(
+            f"{name} must be a 2-D array of shape (n_samples, n_features); got {len(shape)}-D "
+            f"shape {shape}. Reshape your data: {fix}."
+        )
+    if shape[0] == 0:
+        raise ValueError(f"{name} is empty (shape {shape}): pass at least one row.")
+    kind = getattr(dtype, "kind", None)
+    if kind == "c":
+        raise ValueError(
+            f"Complex data not supported: {name} holds complex numbers, skcmkd needs real ones. Pass the real and "
+            f"imaginary parts (or modulus and phase) as separate columns."
+        )
+    if kind in ("U", "S"):
+        raise ValueError(
+            f"{name} holds strings (dtype {dtype}); skcmkd needs numeric features. Convert "
+            f"numbers stored as text with {name}.astype(float), and encode categories first "
+            "(OneHotEncoder in a Pipeline)."
+        )
+
+
+# scikit-learn's message fragment -> ours, which names the argument and the fix.
+_EXPLAINED = {
+    "could not convert": "{name} holds non-numeric values ({error}). Encode categorical "
+    "columns first (OneHotEncoder in a Pipeline) and pass numbers.",
+    "contains NaN": "{name} holds NaN (missing values). Impute them first "
+    "(sklearn.impute.SimpleImputer in a Pipeline) or drop those rows.",
+    "contains infinity": "{name} holds infinity or values beyond float64's range. Clip "
+    "them (np.clip) or drop those rows.",
+}
+
+
+@contextlib.contextmanager
+def naming_input(name):
+    """Re-raise scikit-learn's input errors with the argument's name and a fix."""
+    try:
+        yield
+    except ValueError as error:
+        for fragment, message in _EXPLAINED.items():
+            if fragment in str(error):
+                raise ValueError(message.format(name=name, error=error)) from error
+        raise
+
+
+def check_labels(y, name):
+    """Raise a clear error for labels that are not one finite label per row."""
+    y = np.asarray(y)
+    column = y.ndim == 2 and y.shape[1] == 1  # scikit-learn ravels it, with a warning
+    if y.ndim != 1 and not column:
+        raise ValueError(
+            f"{name} must be 1-D, one label per row; got shape {y.shape}. skcmkd fits "
+            "single-output classification."
+        )
+    if y.dtype.kind == "f" and not np.isfinite(y).all():
+        raise ValueError(
+            f"{name} holds NaN or infinity. Labels are classes; mark an unlabelled "
+            "student row with -1 (teacher rows all need a label)."
+        )
+    return y
+
+
+def check_lengths(X, y, X_name, y_name):
+    """Raise a clear error when ``X`` and ``y`` disagree on the number of rows."""
+    if y is None:
+        raise ValueError(
+            f"skcmkd requires y to be passed, but the target {y_name} is None. Pass one label "
+            "per row (-1 for an unlabelled student row)."
+        )
+    n_X, n_y = _num_samples(X), _num_samples(y)
+    if n_X != n_y:
+        raise ValueError(
+            f"{X_name} has {n_X} rows but {y_name} has {n_y} labels: give one label per "
+            "row (-1 for an unlabelled student row)."
+        )
+
+
+class _MaxAbsDivider(TransformerMixin, BaseEstimator):
+    """Divide each column by its largest absolute value (zero columns by one).
+
+    Unlike :class:`~sklearn.preprocessing.MaxAbsScaler` it keeps columns of
+    tiny magnitude (1e-200, say): scikit-learn's scalers treat a scale below
+    ten machine epsilons as a constant column.
+    """
+
+    def fit(self, X, y=None):
+        scale = np.max(np.abs(X), axis=0)
+        self.scale_ = np.where(scale > 0, scale, 1.0)
+        return self
+
+    def transform(self, X):
+        return X / self.scale_
+
+
+def input_scaler():
+    """Standardise features, safely at any magnitude.
+
+    Dividing each column by its largest absolute value first keeps the
+    variance of a column near 1e300 from overflowing, and one near 1e-200
+    from being taken for a constant, in
+    :class:`~sklearn.preprocessing.StandardScaler`; the standardised result
+    is the same.
+    """
+    return make_pipeline(_MaxAbsDivider(), StandardScaler())
