@@ -2,7 +2,8 @@
 
 from ._distiller import CrossModalDistiller
 from ._teacher import Teacher
+from .persistence import load_model, save_model
 
 __version__ = "0.1.0"
 
-__all__ = ["CrossModalDistiller", "Teacher", "__version__"]
+__all__ = ["CrossModalDistiller", "Teacher", "load_model", "save_model", "__version__"]

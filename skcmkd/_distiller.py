@@ -407,22 +407,23 @@ class CrossModalDistiller(ClassifierMixin, BaseEstimator):
         codes[labelled] = np.searchsorted(classes, y_labelled)
         return classes, codes
 
-    def _build_net(self, n_features, n_classes, codes, seed):
+    def _build_module(self, n_features, n_classes, head_from_teacher):
         teacher = self.teacher
         latent_dim = self.latent_dim if teacher is None else teacher.latent_dim_
         encoder = (self.module or MLPEncoder)(
             n_features=n_features, latent_dim=latent_dim, **self._routed("module__")
         )
         _check_encoder_width(encoder, n_features, latent_dim)
-        start = self.head_init
-        if start == "auto":  # the teacher's head where alignment is on
-            start = "teacher" if np.any(codes == -1) else "random"
-        head_init = teacher.head_params() if teacher is not None and start == "teacher" else None
-        module = EncoderClassifier(encoder, latent_dim, n_classes, head_init=head_init)
+        head_init = teacher.head_params() if teacher is not None and head_from_teacher else None
+        return EncoderClassifier(encoder, latent_dim, n_classes, head_init=head_init)
+
+    def _alignment_settings(self, codes, n_classes, seed):
+        """The plain-data settings of the alignment terms, for the skorch net."""
         prior_ratio = None
-        if teacher is not None and self.kappa == "prior":
-            prior_ratio = class_priors(codes, n_classes) / np.maximum(teacher.prior_, 1e-12)
-        alignment = {
+        if self.teacher is not None and self.kappa == "prior":
+            ratio = class_priors(codes, n_classes) / np.maximum(self.teacher.prior_, 1e-12)
+            prior_ratio = ratio.tolist()
+        return {
             "feature_weight": self.feature_weight,
             "label_weight": self.label_weight,
             "solver": self.solver,
@@ -435,9 +436,11 @@ class CrossModalDistiller(ClassifierMixin, BaseEstimator):
             "unlabelled_share": float(np.mean(codes == -1)),
             "seed": seed,
         }
+
+    def _make_net(self, module, alignment):
         return DistillerNet(
             module,
-            teacher=teacher,
+            teacher=self.teacher,
             alignment=alignment,
             criterion=nn.CrossEntropyLoss,
             optimizer=self.optimizer,
@@ -449,7 +452,7 @@ class CrossModalDistiller(ClassifierMixin, BaseEstimator):
             device=self.device,
             verbose=self.verbose,
             iterator_train__shuffle=True,
-            iterator_train__generator=torch.Generator().manual_seed(seed),
+            iterator_train__generator=torch.Generator().manual_seed(alignment["seed"]),
             **{f"optimizer__{k}": v for k, v in self._routed("optimizer__").items()},
         )
 
@@ -490,7 +493,11 @@ class CrossModalDistiller(ClassifierMixin, BaseEstimator):
         scaler = input_scaler().fit(X)
         X_scaled = scaler.transform(X).astype(np.float32)
         with torch_seed(self.random_state) as seed:
-            net = self._build_net(X.shape[1], len(classes), codes, seed)
+            start = self.head_init
+            if start == "auto":  # the teacher's head where alignment is on
+                start = "teacher" if np.any(codes == -1) else "random"
+            module = self._build_module(X.shape[1], len(classes), start == "teacher")
+            net = self._make_net(module, self._alignment_settings(codes, len(classes), seed))
             net.fit(X_scaled, codes)
         _check_finite_weights(net.module_)
         self.classes_ = classes

@@ -95,6 +95,11 @@ class Teacher:
         X = self._check_input(X)
         if self.kind == "precomputed":
             return X.astype(np.float32)
+        if self.kind == "encoder" and self.encoder is None:
+            raise ValueError(
+                "This teacher was loaded without its encoder (save_model keeps user encoders "
+                "out of the files); call set_teacher again to embed teacher data."
+            )
         if self.kind == "encoder" and not isinstance(self.encoder, nn.Module):
             return np.asarray(self.encoder.transform(X), dtype=np.float32)
         if self.scaler is not None:

@@ -201,7 +201,7 @@ def test_sinkhorn_with_a_tiny_reg_stays_finite_and_above_exact(reg):
     value.backward()
     assert torch.isfinite(value) and torch.isfinite(zs.grad).all()
     # Rounded to a coupling, the plan costs at least the optimum.
-    assert float(value) >= float(feature_alignment(zs, zt, solver="emd")) - 1e-9
+    assert value.item() >= feature_alignment(zs, zt, solver="emd").item() - 1e-9
 
 
 @pytest.mark.parametrize("solver", SOLVERS)
