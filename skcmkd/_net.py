@@ -1,5 +1,7 @@
 """The skorch net that trains the student with the alignment-aware loss."""
 
+import warnings
+
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -18,10 +20,17 @@ from .exceptions import NonFiniteLossError
 #: Names under which the three loss terms are recorded in the history.
 LOSS_TERMS = ("ce", "fa", "la")
 
-# Tensors derived from the teacher, rebuilt on load rather than pickled: the
-# teacher already holds them as numpy arrays, and a copy saved on a GPU
-# could not be loaded on a machine without one.
-_TEACHER_TENSORS = ("bank_", "bank_labels_", "teacher_weight_", "teacher_bias_", "prior_ratio_")
+# Rebuilt on load rather than pickled: the teacher already holds these as
+# numpy arrays (a pickle would hold the bank twice), and tensors or a
+# generator saved on a GPU could not be loaded on a machine without one.
+_REBUILT_ON_LOAD = (
+    "bank_",
+    "bank_labels_",
+    "teacher_weight_",
+    "teacher_bias_",
+    "prior_ratio_",
+    "generator_",
+)
 
 
 class DistillerNet(NeuralNet):
@@ -64,7 +73,7 @@ class DistillerNet(NeuralNet):
 
     def __getstate__(self):
         state = super().__getstate__()
-        for name in _TEACHER_TENSORS:
+        for name in _REBUILT_ON_LOAD:
             state.pop(name, None)
         return state
 
@@ -73,11 +82,15 @@ class DistillerNet(NeuralNet):
         # was saved on a GPU this machine lacks); the teacher tensors follow.
         super().__setstate__(state)
         if self.initialized_:
+            self._init_generator()
             self._init_teacher_tensors()
 
     def _init_generator(self):
         settings = self.alignment or {}
-        self.generator_ = torch.Generator().manual_seed(int(settings.get("seed", 0)))
+        # On the net's device, so that drawing teacher rows and slicing
+        # directions moves nothing between host and GPU.
+        self.generator_ = torch.Generator(device=self.device)
+        self.generator_.manual_seed(int(settings.get("seed", 0)))
 
     def _init_teacher_tensors(self):
         settings = self.alignment or {}
@@ -85,8 +98,11 @@ class DistillerNet(NeuralNet):
             self.bank_ = None
             return
         teacher = self.teacher
-        # from_numpy shares memory with the bank: no copy on the CPU.
-        self.bank_ = torch.from_numpy(teacher.bank_).to(self.device)
+        # from_numpy shares memory with the bank (a read-only memory map
+        # included: nothing writes to it): no copy on the CPU.
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="The given NumPy array is not writable")
+            self.bank_ = torch.from_numpy(teacher.bank_).to(self.device)
         self.bank_labels_ = torch.from_numpy(teacher.bank_labels_).to(self.device)
         weight, bias = teacher.head_params()
         self.teacher_weight_ = weight.to(self.device)
@@ -116,8 +132,9 @@ class DistillerNet(NeuralNet):
         label_alignment_term = label_alignment(logits, q)
 
         size = settings.get("teacher_batch_size") or len(z)
-        idx = torch.randint(len(self.bank_), (size,), generator=self.generator_)
-        idx = idx.to(self.device)
+        idx = torch.randint(
+            len(self.bank_), (size,), generator=self.generator_, device=self.generator_.device
+        )
         z_t, y_t = self.bank_[idx].to(z.dtype), self.bank_labels_[idx]
         b = self.prior_ratio_[y_t]
         b = b / b.sum()

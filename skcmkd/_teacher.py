@@ -72,8 +72,7 @@ class Teacher:
         self.bank_labels_ = np.asarray(bank_labels, dtype=np.int64)
         counts = np.bincount(self.bank_labels_, minlength=len(classes))
         self.prior_ = counts / counts.sum()
-        centred = self.bank_ - self.bank_.mean(axis=0, dtype=np.float64)
-        self.cost_scale_ = float(2 * np.mean(np.sum(centred**2, axis=1))) or 1.0
+        self.cost_scale_ = _mean_squared_distance(self.bank_) or 1.0
         self.latent_dim_ = self.bank_.shape[1]
         self.n_features_in_ = n_features
 
@@ -137,13 +136,40 @@ class Teacher:
         return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
 
 
-def _linear_head_from_logistic(z, codes, n_classes):
+def _mean_squared_distance(bank, chunk=65536):
+    """Mean squared distance between two independent rows: twice the total variance.
+
+    Computed by chunks in float64, so a bank of 10^6 rows costs no float64
+    copy of itself.
+    """
+    n = len(bank)
+    mean = sum(bank[i : i + chunk].sum(axis=0, dtype=np.float64) for i in range(0, n, chunk)) / n
+    total = 0.0
+    for i in range(0, n, chunk):
+        centred = bank[i : i + chunk] - mean
+        total += float(np.einsum("ij,ij->", centred, centred))
+    return 2 * total / n
+
+
+#: Rows of a fixed bank that fit the teacher's head: a linear head on a few
+#: dozen dimensions needs no more, and a bank of 10^6 rows would cost a
+#: standardised float64 copy of itself.
+HEAD_FIT_ROWS = 100_000
+
+
+def _linear_head_from_logistic(z, codes, n_classes, random_state=None):
     """Fit the head on fixed embeddings with scikit-learn, as a torch layer.
 
     The regression runs on standardised embeddings (well conditioned at any
     magnitude); the standardisation is folded into the layer's weights, so the
-    head takes the raw embeddings.
+    head takes the raw embeddings. Banks larger than ``HEAD_FIT_ROWS`` fit it
+    on a random subset of that many rows.
     """
+    if len(z) > HEAD_FIT_ROWS:
+        rows = np.sort(
+            check_random_state(random_state).choice(len(z), HEAD_FIT_ROWS, replace=False)
+        )
+        z, codes = z[rows], codes[rows]
     scaler = StandardScaler().fit(z)
     model = LogisticRegression(max_iter=2000).fit(scaler.transform(z), codes)
     weight = model.coef_ / scaler.scale_
@@ -250,7 +276,7 @@ def fit_teacher(
         else:
             module, kind, bank = encoder, "encoder", encoder.transform(X)
         bank = _check_bank(bank)
-        head = _linear_head_from_logistic(bank, codes, n_classes)
+        head = _linear_head_from_logistic(bank, codes, n_classes, random_state)
     return Teacher(
         kind=kind,
         encoder=module,

@@ -1,11 +1,14 @@
+import warnings
+
 import numpy as np
 import pytest
 import torch
 from sklearn.decomposition import PCA
 from sklearn.frozen import FrozenEstimator
 
+import skcmkd._teacher
 from skcmkd import CrossModalDistiller, Teacher
-from skcmkd._teacher import torch_seed
+from skcmkd._teacher import _mean_squared_distance, torch_seed
 
 from .conftest import FAST
 
@@ -105,3 +108,48 @@ def test_torch_seed_leaves_global_state_alone():
     with torch_seed(0):
         torch.rand(5)
     assert torch.equal(torch.rand(3), expected)
+
+
+def test_memory_mapped_embeddings_are_used_in_place(unpaired, tmp_path):
+    embeddings = PCA(8, random_state=0).fit_transform(unpaired["X_teacher"])
+    np.save(tmp_path / "bank.npy", np.ascontiguousarray(embeddings, dtype=np.float32))
+    mapped = np.load(tmp_path / "bank.npy", mmap_mode="r")
+    distiller = CrossModalDistiller("precomputed", **FAST).set_teacher(
+        mapped, unpaired["y_teacher"]
+    )
+    assert np.shares_memory(distiller.teacher.bank_, mapped)  # no copy of the bank
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # not even torch's warning about read-only arrays
+        distiller.fit(unpaired["X_student"], unpaired["y_student"])
+    assert np.shares_memory(distiller.net_.bank_.numpy(), mapped)
+
+
+def test_cost_scale_by_chunks_matches_the_direct_formula():
+    bank = np.random.RandomState(0).randn(1000, 5).astype(np.float32)
+    centred = bank - bank.mean(axis=0, dtype=np.float64)
+    direct = 2 * np.mean(np.sum(centred**2, axis=1))
+    assert _mean_squared_distance(bank, chunk=64) == pytest.approx(direct, rel=1e-10)
+
+
+def test_large_banks_fit_the_head_on_a_subset(unpaired, monkeypatch):
+    monkeypatch.setattr(skcmkd._teacher, "HEAD_FIT_ROWS", 120)
+    embeddings = PCA(8, random_state=0).fit_transform(unpaired["X_teacher"])
+    teacher = (
+        CrossModalDistiller("precomputed", **FAST)
+        .set_teacher(embeddings, unpaired["y_teacher"])
+        .teacher
+    )
+    assert len(teacher.bank_) == 300  # the bank keeps every row
+    assert np.mean(teacher.predict(embeddings) == unpaired["y_teacher"]) > 0.7
+
+
+def test_a_fortran_ordered_memory_map_is_copied_once(unpaired, tmp_path):
+    embeddings = np.asfortranarray(PCA(8, random_state=0).fit_transform(unpaired["X_teacher"]))
+    np.save(tmp_path / "bank.npy", embeddings.astype(np.float32))
+    mapped = np.load(tmp_path / "bank.npy", mmap_mode="r")
+    teacher = (
+        CrossModalDistiller("precomputed", **FAST)
+        .set_teacher(mapped, unpaired["y_teacher"])
+        .teacher
+    )
+    assert teacher.bank_.flags["C_CONTIGUOUS"] and not np.shares_memory(teacher.bank_, mapped)

@@ -1,0 +1,497 @@
+"""What the alignment terms cost: writes docs/performance.md.
+
+All figures are ratios measured side by side in one run (these machines are
+noisy): each round fits every configuration once, in turn, and the page
+reports medians over rounds.
+
+1. Time per epoch of the distiller with each solver against the same skorch
+   net with no teacher (the plain step), at batch sizes 64 (the default),
+   128, 256 and 1024, default MLP student, 10 classes, 5 labels per class.
+2. The alignment cost per step against the bare POT call on the same
+   matrices, captured from a trained model: where our code adds work, and the
+   floor an exact solver cannot go under.
+3. Peak memory and epoch time as the teacher bank grows (10^4 .. 10^6
+   embeddings of width 64, in memory and memory-mapped from a .npy) and as
+   the student set grows (10^3 .. 10^5 rows), each in a fresh process.
+4. Predict throughput of a fitted default model.
+
+    python benchmarks/performance.py           # about 10 min on 2 cores
+    python benchmarks/performance.py --quick   # tiny sizes, a smoke test
+"""
+
+import argparse
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import ot
+import torch
+
+from skcmkd import CrossModalDistiller
+
+N_CLASSES, N_FEATURES, LATENT = 10, 64, 32
+SOLVERS = ("emd", "sinkhorn", "sliced")
+
+
+def make_data(n_student, n_bank, latent=LATENT, seed=0):
+    """Class-structured Gaussian student features and teacher embeddings, unpaired."""
+    rng = np.random.RandomState(seed)
+    y_student = rng.randint(0, N_CLASSES, n_student)
+    centres = rng.randn(N_CLASSES, N_FEATURES)
+    X_student = centres[y_student] + 2.0 * rng.randn(n_student, N_FEATURES)
+    y = np.full(n_student, -1)
+    for k in range(N_CLASSES):  # 5 labels per class, the rest unlabelled
+        y[np.flatnonzero(y_student == k)[:5]] = k
+    y_bank = rng.randint(0, N_CLASSES, n_bank)
+    bank = rng.randn(N_CLASSES, latent).astype(np.float32)[y_bank]
+    bank += rng.randn(n_bank, latent).astype(np.float32)
+    return X_student, y, bank, y_bank
+
+
+def _epoch_seconds(model):
+    """Median epoch duration after the first (which pays for warm-up work)."""
+    return float(np.median(model.history_[1:, "dur"]))
+
+
+# -- 1. epoch time per solver versus the plain step ---------------------------------
+
+
+def epoch_ratios(batch_sizes, n_student, n_bank, rounds, epochs):
+    X, y, bank, y_bank = make_data(n_student, n_bank)
+    teacher = CrossModalDistiller("precomputed", random_state=0).set_teacher(bank, y_bank).teacher
+    configs = {"plain": dict(teacher=None), **{s: dict(solver=s) for s in SOLVERS}}
+    rows = []
+    for batch in batch_sizes:
+        times = {name: [] for name in configs}
+        for _ in range(rounds):
+            for name, params in configs.items():
+                model = CrossModalDistiller(
+                    "precomputed",
+                    teacher=teacher,
+                    batch_size=batch,
+                    max_epochs=epochs,
+                    warmup_epochs=0,
+                    random_state=0,
+                ).set_params(**params)
+                times[name].append(_epoch_seconds(model.fit(X, y)))
+        median = {name: float(np.median(t)) for name, t in times.items()}
+        rows.append({"batch": batch, "steps": -(-n_student // batch), **median})
+    return rows
+
+
+# -- 2. per-step alignment cost versus the bare POT call ---------------------------
+
+
+def _timed(function, repeat):
+    function()
+    start = time.perf_counter()
+    for _ in range(repeat):
+        function()
+    return (time.perf_counter() - start) / repeat
+
+
+def step_costs(batch, n_bank, repeat):
+    """Capture one real step's embeddings, then time ours and POT's on them."""
+    X, y, bank, y_bank = make_data(max(4 * batch, 2048), n_bank)
+    model = CrossModalDistiller("precomputed", batch_size=batch, max_epochs=3, random_state=0)
+    model.set_teacher(bank, y_bank).fit(X, y)
+    net = model.net_
+    module = net.module_.train()
+    X_batch = torch.from_numpy(model.scaler_.transform(X[:batch]).astype(np.float32))
+    y_batch = torch.from_numpy(y[:batch]).long()
+    logits, z = module(X_batch)
+
+    captured = {}
+    import skcmkd._net as net_module
+
+    original = net_module.feature_alignment
+
+    def capture(z_s, z_t, **kwargs):
+        captured.update(z_s=z_s.detach(), z_t=z_t.detach(), b=kwargs["b"].detach())
+        return original(z_s, z_t, **kwargs)
+
+    net_module.feature_alignment = capture
+    try:
+        net.alignment_terms(logits, z, y_batch)
+    finally:
+        net_module.feature_alignment = original
+    z_s, z_t, b = captured["z_s"], captured["z_t"], captured["b"]
+    a = torch.full((len(z_s),), 1.0 / len(z_s))
+    M = ot.dist(z_s, z_t)
+    M64, a64, b64 = M.double().numpy(), a.double().numpy(), b.double().numpy()
+    reg = model.reg
+
+    def ours(solver):
+        def run():
+            zs = z_s.clone().requires_grad_(True)
+            original(zs, z_t, solver=solver, b=b, reg=reg, generator=torch.Generator()).backward()
+
+        return run
+
+    def plain_step():
+        logits, _ = module(X_batch)
+        torch.nn.functional.cross_entropy(logits, y_batch.clamp_min(0)).backward()
+
+    def whole_step():
+        logits, z = module(X_batch)
+        fa, la = net.alignment_terms(logits, z, y_batch)
+        (torch.nn.functional.cross_entropy(logits, y_batch.clamp_min(0)) + fa + la).backward()
+
+    def pot_sinkhorn_autograd():
+        zs = z_s.clone().requires_grad_(True)
+        ot.sinkhorn2(
+            a, b, ot.dist(zs, z_t), reg, method="sinkhorn_log", numItermax=1000, stopThr=1e-6
+        ).backward()
+
+    def pot_sliced_autograd():
+        zs = z_s.clone().requires_grad_(True)
+        ot.sliced_wasserstein_distance(zs, z_t, a, b, n_projections=model.n_projections).backward()
+
+    return {
+        "batch": batch,
+        "teacher_batch": len(z_t),
+        "bare POT emd (plan only, numpy float64)": _timed(lambda: ot.emd(a64, b64, M64), repeat),
+        "ours emd (cost, plan, gradient)": _timed(ours("emd"), repeat),
+        "bare POT sinkhorn_log (plan only)": _timed(
+            lambda: ot.sinkhorn(
+                a, b, M, reg, method="sinkhorn_log", numItermax=1000, stopThr=1e-6, warn=False
+            ),
+            repeat,
+        ),
+        "POT sinkhorn2, autograd through the iterations": _timed(
+            pot_sinkhorn_autograd, max(3, repeat // 10)
+        ),
+        "ours sinkhorn (envelope gradient)": _timed(ours("sinkhorn"), repeat),
+        "POT sliced_wasserstein_distance, autograd": _timed(pot_sliced_autograd, repeat),
+        "ours sliced": _timed(ours("sliced"), repeat),
+        "student forward + cross-entropy backward (no alignment)": _timed(plain_step, repeat),
+        "the same + alignment with emd (teacher draw, both terms)": _timed(whole_step, repeat),
+    }
+
+
+# -- 3. memory and time as the bank and the student set grow -----------------------
+
+
+def _peak_rss_mib():
+    """Peak resident memory of this process, in MiB.
+
+    ``VmHWM`` belongs to the process image, so it starts afresh at exec;
+    ``ru_maxrss`` would carry over the peak of the parent that forked us.
+    """
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _probe(n_student, n_bank, mode, latent, epochs):
+    """Run in a fresh process: fit once, report peak RSS and epoch time as JSON."""
+    X, y, bank, y_bank = make_data(n_student, 10, latent=latent)  # bank made below
+    if mode == "plain":
+        bank = None
+    else:
+        rng = np.random.RandomState(1)
+        y_bank = rng.randint(0, N_CLASSES, n_bank)
+        if mode == "memmap":
+            path = Path(os.environ["SKCMKD_BANK_DIR"]) / f"bank_{n_bank}.npy"
+            bank, y_bank = np.load(path, mmap_mode="r"), np.load(path.with_suffix(".labels.npy"))
+        else:
+            bank = np.empty((n_bank, latent), dtype=np.float32)
+            for i in range(0, n_bank, 65536):  # no float64 temporary of the whole bank
+                bank[i : i + 65536] = rng.standard_normal((min(65536, n_bank - i), latent))
+    before = _peak_rss_mib()
+    model = CrossModalDistiller(
+        "precomputed", batch_size=256, max_epochs=epochs, warmup_epochs=0, random_state=0
+    )
+    start = time.perf_counter()
+    if bank is not None:
+        model.set_teacher(bank, y_bank)
+    set_teacher = time.perf_counter() - start
+    model.fit(X, y)
+    peak = _peak_rss_mib()
+    print(
+        json.dumps(
+            {
+                "peak_mib": peak,
+                "before_fit_mib": before,
+                "epoch_s": _epoch_seconds(model),
+                "set_teacher_s": set_teacher,
+            }
+        )
+    )
+
+
+def _run_probe(n_student, n_bank, mode, latent, epochs, bank_dir):
+    env = dict(os.environ, SKCMKD_BANK_DIR=str(bank_dir))
+    command = [
+        sys.executable,
+        __file__,
+        "--probe",
+        json.dumps([n_student, n_bank, mode, latent, epochs]),
+    ]
+    out = subprocess.run(command, capture_output=True, text=True, env=env, check=True).stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def _write_bank(bank_dir, n_bank, latent):
+    path = Path(bank_dir) / f"bank_{n_bank}.npy"
+    rng = np.random.RandomState(1)
+    np.save(path.with_suffix(".labels.npy"), rng.randint(0, N_CLASSES, n_bank))
+    bank = np.lib.format.open_memmap(path, mode="w+", dtype=np.float32, shape=(n_bank, latent))
+    for i in range(0, n_bank, 65536):
+        bank[i : i + 65536] = rng.standard_normal((min(65536, n_bank - i), latent))
+    bank.flush()
+
+
+def scaling(bank_sizes, student_sizes, latent, epochs):
+    rows = []
+    with tempfile.TemporaryDirectory() as bank_dir:
+        for n_bank in bank_sizes:
+            _write_bank(bank_dir, n_bank, latent)
+        n_student = 4096
+        plain = _run_probe(n_student, 0, "plain", latent, epochs, bank_dir)
+        rows.append(
+            {
+                "what": "plain fit (no teacher)",
+                "n_student": n_student,
+                "n_bank": 0,
+                **plain,
+                "over_plain_mib": 0.0,
+            }
+        )
+        for n_bank in bank_sizes:
+            for mode in ("memory", "memmap"):
+                result = _run_probe(n_student, n_bank, mode, latent, epochs, bank_dir)
+                over = result["peak_mib"] - plain["peak_mib"]
+                rows.append(
+                    {
+                        "what": f"bank in {mode}",
+                        "n_student": n_student,
+                        "n_bank": n_bank,
+                        **result,
+                        "over_plain_mib": over,
+                    }
+                )
+        for n_student in student_sizes:
+            result = _run_probe(n_student, bank_sizes[0], "memory", latent, epochs, bank_dir)
+            plain = _run_probe(n_student, 0, "plain", latent, epochs, bank_dir)
+            rows.append(
+                {
+                    "what": "student rows grow",
+                    "n_student": n_student,
+                    "n_bank": bank_sizes[0],
+                    **result,
+                    "plain_epoch_s": plain["epoch_s"],
+                    "over_plain_mib": result["peak_mib"] - plain["peak_mib"],
+                }
+            )
+    return rows
+
+
+# -- 4. predict throughput -----------------------------------------------------------
+
+
+def predict_throughput(n_rows, rounds):
+    X, y, bank, y_bank = make_data(2048, 10_000)
+    model = CrossModalDistiller("precomputed", max_epochs=2, random_state=0)
+    model.set_teacher(bank, y_bank).fit(X, y)
+    X_new = np.random.RandomState(2).randn(n_rows, N_FEATURES)
+    seconds = [_timed(lambda: model.predict(X_new), 1) for _ in range(rounds)]
+    return n_rows / float(np.median(seconds))
+
+
+# -- the page ------------------------------------------------------------------------
+
+
+def _table(header, rows):
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def render(results, command, wall):
+    epochs = results["epochs"]
+    steps = results["steps"]
+    floor = {row["batch"]: row for row in steps}
+    epoch_rows = []
+    for row in epochs:
+        plain = row["plain"]
+        cells = [row["batch"], f"{1000 * plain:.0f} ms"]
+        cells += [f"{1000 * row[s]:.0f} ms ({row[s] / plain:.2f}x)" for s in SOLVERS]
+        cells.append(f"{row['sinkhorn'] / row['emd']:.2f}x")
+        if row["batch"] in floor:
+            bare = floor[row["batch"]]["bare POT emd (plan only, numpy float64)"] * row["steps"]
+            cells.append(f"{(plain + bare) / plain:.2f}x")
+        else:
+            cells.append("")
+        epoch_rows.append(cells)
+    step_rows = []
+    for row in steps:
+        for name, seconds in row.items():
+            if name in ("batch", "teacher_batch"):
+                continue
+            step_rows.append(
+                [f"{row['batch']} x {row['teacher_batch']}", name, f"{1000 * seconds:.2f} ms"]
+            )
+    scale_rows = [
+        [
+            row["what"],
+            f"{row['n_student']:,}",
+            f"{row['n_bank']:,}",
+            f"{row['peak_mib']:.0f} MiB",
+            f"{row['over_plain_mib']:+.0f} MiB",
+            f"{row['n_bank'] * 64 * 4 / 2**20:.0f} MiB" if row["n_bank"] else "",
+            f"{1000 * row['epoch_s']:.0f} ms"
+            + (f" (plain {1000 * row['plain_epoch_s']:.0f} ms)" if "plain_epoch_s" in row else ""),
+            f"{row['set_teacher_s']:.2f} s" if row["n_bank"] else "",
+        ]
+        for row in results["scaling"]
+    ]
+    return f"""# Performance: what the alignment terms cost
+
+Command: `{command}` (after the README's set-up). Machine: {results["machine"]}.
+Wall time {wall / 60:.1f} min. Every figure of one table comes from one run,
+configurations interleaved round by round; times are medians over rounds
+(epochs: the median epoch after the first).
+
+## 1. Time per epoch against the plain step
+
+The same skorch student net (default MLP, {N_FEATURES} features, 10 classes,
+5 labels per class, the rest unlabelled) trained with no teacher ("plain"),
+and with a precomputed teacher bank of 10,000 embeddings (width 32) and each
+solver; teacher batch 256 (the default). {results["n_student"]:,} student rows.
+The last column is the floor for exact EMD: the plain epoch plus the bare POT
+`ot.emd` calls alone, on the same matrices (section 2), with nothing of ours.
+
+{_table(["batch", "plain epoch", "emd (default)", "sinkhorn", "sliced", "sinkhorn / emd", "floor for emd"], epoch_rows)}
+
+Targets at batch 256 (see "Verdict" below): default solver at most 1.5x
+the plain epoch; exact EMD at most 3x; Sinkhorn at most 2x exact EMD.
+
+## 2. One step of alignment against the bare POT call
+
+Embeddings captured from one training step of a fitted model (student batch x
+teacher batch). "Bare POT" is the call alone on the same matrix, without
+autograd; "ours" is `skcmkd.alignment.feature_alignment` with its gradient;
+the last two rows are the student's own forward and backward without and with
+everything the alignment adds (teacher draw, teacher head, label-aware cost,
+both terms).
+
+{_table(["sizes", "what", "time per call"], step_rows)}
+
+## 3. Memory and time as the bank and the student set grow
+
+Each row is a fresh process (peak RSS, `VmHWM`, which includes torch and
+the student data); "over plain" is the difference to the plain fit of the same
+student rows. Banks are float32, width 64; "memmap" banks are `.npy` files
+opened with `np.load(mmap_mode="r")` and passed to `set_teacher` as they are.
+Batch 256, {results["scaling_epochs"]} epochs.
+
+{_table(["what", "student rows", "bank rows", "peak RSS", "over plain", "bank size", "epoch", "set_teacher"], scale_rows)}
+
+## 4. Predict throughput
+
+A fitted default model ({N_FEATURES} features, MLP 64-128-32, 10 classes)
+predicts **{results["predict_rows_per_s"]:,.0f} rows per second** (median of
+{results["predict_rounds"]} calls on {results["predict_rows"]:,} rows).
+
+{results["verdict"]}
+"""
+
+
+def verdict(results):
+    at = {row["batch"]: row for row in results["epochs"]}
+    if 256 not in at:
+        return "## Verdict\n\n(quick run: batch 256 not measured)\n"
+    row = at[256]
+    emd, sinkhorn, plain = row["emd"] / row["plain"], row["sinkhorn"] / row["emd"], row["plain"]
+    step = {r["batch"]: r for r in results["steps"]}[256]
+    bare = step["bare POT emd (plan only, numpy float64)"] * row["steps"]
+    floor = (plain + bare) / plain
+    memmap = [r for r in results["scaling"] if r["what"] == "bank in memmap"]
+    biggest = max(memmap, key=lambda r: r["n_bank"])
+    bank_mib = biggest["n_bank"] * 64 * 4 / 2**20
+    mark = lambda ok: "met" if ok else "NOT met"  # noqa: E731
+    return f"""## Verdict (batch 256)
+
+- Default solver (exact EMD) at most 1.5x the plain epoch: {emd:.2f}x, {mark(emd <= 1.5)}.
+  The bare `ot.emd` calls alone put the floor at {floor:.2f}x on this machine:
+  no exact solver through POT can meet 1.5x at a 256 x 256 batch here.
+- Exact EMD at most 3x: {emd:.2f}x, {mark(emd <= 3.0)}.
+- Sinkhorn at most 2x exact EMD: {sinkhorn:.2f}x, {mark(sinkhorn <= 2.0)}.
+- Bank of {biggest["n_bank"]:,} x 64 float32 ({bank_mib:.0f} MiB), memory-mapped:
+  peak {biggest["over_plain_mib"]:+.0f} MiB over the plain fit, target at most the bank plus
+  300 MiB ({bank_mib + 300:.0f} MiB): {mark(biggest["over_plain_mib"] <= bank_mib + 300)}.
+- Predict at least 100,000 rows per second: {results["predict_rows_per_s"]:,.0f},
+  {mark(results["predict_rows_per_s"] >= 1e5)}.
+"""
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="tiny sizes, a smoke test")
+    parser.add_argument("--out", default="docs/performance.md")
+    parser.add_argument("--probe", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.probe:
+        torch.set_num_threads(2)
+        _probe(*json.loads(args.probe))
+        return 0
+    start = time.perf_counter()
+    if args.quick:
+        sizes = dict(batch_sizes=[64, 256], n_student=1024, n_bank=2000, rounds=1, epochs=2)
+        step_batches, repeat, bank_sizes, student_sizes, scaling_epochs = (
+            [256],
+            3,
+            [10_000],
+            [1_000],
+            2,
+        )
+        predict_rows, predict_rounds = 20_000, 2
+    else:
+        sizes = dict(
+            batch_sizes=[64, 128, 256, 1024], n_student=8192, n_bank=10_000, rounds=3, epochs=4
+        )
+        step_batches, repeat = [64, 256, 1024], 30
+        bank_sizes, student_sizes, scaling_epochs = (
+            [10_000, 100_000, 1_000_000],
+            [1_000, 10_000, 100_000],
+            2,
+        )
+        predict_rows, predict_rounds = 200_000, 5
+    results = {
+        "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}, "
+        f"torch {torch.__version__} ({torch.get_num_threads()} threads), POT {ot.__version__}",
+        "n_student": sizes["n_student"],
+        "epochs": epoch_ratios(**sizes),
+        "steps": [step_costs(b, sizes["n_bank"], repeat) for b in step_batches],
+        "scaling": scaling(bank_sizes, student_sizes, 64, scaling_epochs),
+        "scaling_epochs": scaling_epochs,
+        "predict_rows_per_s": predict_throughput(predict_rows, predict_rounds),
+        "predict_rows": predict_rows,
+        "predict_rounds": predict_rounds,
+    }
+    results["verdict"] = verdict(results)
+    command = "python benchmarks/performance.py" + (" --quick" if args.quick else "")
+    page = render(results, command, time.perf_counter() - start)
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(page)
+    out.with_suffix(".json").write_text(json.dumps(results, indent=2))
+    print(page)
+    print(f"Wrote {out}. Reproduce: {command}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
