@@ -1,11 +1,13 @@
-# %% [markdown]
-# # Quick start: distil a teacher on one view into a student on another
-#
-# The UCI Multiple Features data describe the same 2000 handwritten digits
-# with six feature extractors ("views"). We give the teacher the profile
-# correlations (`fac`) of some digits and the student the Fourier
-# coefficients (`fou`) of *other* digits, with only 5 labels per class: the
-# two sides never share a sample, exactly the unpaired setting.
+"""
+Quick start: distil a teacher on one view into a student on another
+===================================================================
+
+The UCI Multiple Features data describe the same 2000 handwritten digits
+with six feature extractors ("views"). We give the teacher the profile
+correlations (``fac``) of some digits and the student the Fourier
+coefficients (``fou``) of *other* digits, with only 5 labels per class: the
+two sides never share a sample, exactly the unpaired setting.
+"""
 
 # %%
 from sklearn.model_selection import GridSearchCV
@@ -22,11 +24,12 @@ X_student, y_student = data.views["fou"][student_rows], y_student.astype(int)
 X_test, y_test = data.views["fou"][test_rows], data.target[test_rows]
 print(f"{(y_student != -1).sum()} labelled and {(y_student == -1).sum()} unlabelled student rows")
 
-# %% [markdown]
-# ## The student alone, then the distilled student
+# %%
+# The student alone, then the distilled student
+# ---------------------------------------------
 #
-# `CrossModalDistiller()` without a teacher trains the student net on the
-# labelled rows only. `set_teacher` fits the teacher once; `fit` then trains
+# ``CrossModalDistiller()`` without a teacher trains the student net on the
+# labelled rows only. ``set_teacher`` fits the teacher once; ``fit`` then trains
 # the same student net with the alignment terms added.
 
 # %%
@@ -36,7 +39,7 @@ distiller.fit(X_student, y_student)
 print(f"student alone:     {alone.score(X_test, y_test):.3f}")
 print(f"distilled student: {distiller.score(X_test, y_test):.3f}")
 
-# %% [markdown]
+# %%
 # The three loss terms are in the skorch history, one value per epoch.
 
 # %%
@@ -45,13 +48,14 @@ for epoch in (0, 9, len(history) - 1):
     row = history[epoch]
     print(f"epoch {epoch + 1:3d}: ce {row['ce']:.3f}  fa {row['fa']:.3f}  la {row['la']:.3f}")
 
-# %% [markdown]
-# ## Grid-searching the alignment weight
+# %%
+# Grid-searching the alignment weight
+# -----------------------------------
 #
 # Every candidate is a clone that shares the fitted teacher: the teacher is
 # trained once, not once per candidate and fold. The search runs on the
 # partly labelled student data as it is: the training folds keep their
-# unlabelled rows for the alignment, and `score` skips rows labelled -1, so
+# unlabelled rows for the alignment, and ``score`` skips rows labelled -1, so
 # each fold is scored on its labelled rows.
 
 # %%

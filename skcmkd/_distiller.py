@@ -5,12 +5,19 @@ import warnings
 
 import numpy as np
 import torch
-from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
+from sklearn.base import (
+    BaseEstimator,
+    ClassifierMixin,
+    ClassNamePrefixFeaturesOutMixin,
+    TransformerMixin,
+    _fit_context,
+)
 from sklearn.metrics import accuracy_score
 from sklearn.utils import TransformerTags, check_array
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
+from skorch.callbacks import ProgressBar
 from torch import nn
 
 from ._inputs import check_features, check_labels, check_lengths, input_scaler, naming_input
@@ -41,7 +48,9 @@ def _labelled_mask(y):
     return np.ones(len(y), dtype=bool)
 
 
-class CrossModalDistiller(ClassifierMixin, BaseEstimator):
+class CrossModalDistiller(
+    ClassNamePrefixFeaturesOutMixin, ClassifierMixin, TransformerMixin, BaseEstimator
+):
     r"""Distil a teacher trained on one modality into a student on another.
 
     The teacher's data and the student's data are two separate sets, with no
@@ -156,6 +165,9 @@ class CrossModalDistiller(ClassifierMixin, BaseEstimator):
         Torch device of the student net.
     verbose : int, default=0
         ``1`` prints skorch's per-epoch table with the loss terms.
+    progress_bar : bool, default=False
+        Show a progress bar over the batches of each epoch (skorch's
+        ``ProgressBar``; needs ``tqdm``, the ``progress`` extra).
     teacher_max_epochs : int, default=100
         Epochs of the ``"mlp"`` teacher's training.
     random_state : int, RandomState instance or None, default=None
@@ -171,7 +183,7 @@ class CrossModalDistiller(ClassifierMixin, BaseEstimator):
         teacher is set, otherwise the labelled student classes.
     n_features_in_ : int
         Number of student features seen during :meth:`fit`.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (n_features,)
         Feature names, when ``X`` has string column names.
     net_ : skorch.NeuralNet
         The trained student net; its module returns ``(logits, z)``.
@@ -242,6 +254,7 @@ class CrossModalDistiller(ClassifierMixin, BaseEstimator):
         "callbacks": [list, None],
         "device": [str, torch.device],
         "verbose": ["verbose"],
+        "progress_bar": ["boolean"],
         "teacher_max_epochs": [Interval(numbers.Integral, 1, None, closed="left")],
         "random_state": ["random_state"],
     }
@@ -270,6 +283,7 @@ class CrossModalDistiller(ClassifierMixin, BaseEstimator):
         callbacks=None,
         device="cpu",
         verbose=0,
+        progress_bar=False,
         teacher_max_epochs=100,
         random_state=None,
         **kwargs,
@@ -295,6 +309,7 @@ class CrossModalDistiller(ClassifierMixin, BaseEstimator):
         self.callbacks = callbacks
         self.device = device
         self.verbose = verbose
+        self.progress_bar = progress_bar
         self.teacher_max_epochs = teacher_max_epochs
         self.random_state = random_state
         for key, value in kwargs.items():
@@ -448,7 +463,7 @@ class CrossModalDistiller(ClassifierMixin, BaseEstimator):
             max_epochs=self.max_epochs,
             batch_size=self.batch_size,
             train_split=None,
-            callbacks=self.callbacks,
+            callbacks=[*(self.callbacks or []), *_progress_bar(self.progress_bar)],
             device=self.device,
             verbose=self.verbose,
             iterator_train__shuffle=True,
@@ -514,6 +529,11 @@ class CrossModalDistiller(ClassifierMixin, BaseEstimator):
 
     def __sklearn_is_fitted__(self):
         return hasattr(self, "net_")
+
+    @property
+    def _n_features_out(self):
+        """Width of :meth:`transform`'s output, for ``get_feature_names_out``."""
+        return self.net_.module_.head.in_features
 
     # -- pickling: record the version that saved the model --------------------
 
@@ -659,6 +679,19 @@ def _check_teacher_data(X_teacher, y_teacher):
             "teacher rows of another class."
         )
     return X_teacher, y_teacher
+
+
+def _progress_bar(wanted):
+    if not wanted:
+        return []
+    try:
+        import tqdm  # noqa: F401
+    except ImportError as error:
+        raise ImportError(
+            "progress_bar=True needs tqdm: pip install 'skcmkd[progress]' (or tqdm), or use "
+            "verbose=1 for skorch's per-epoch table."
+        ) from error
+    return [ProgressBar()]
 
 
 def _check_device(device):

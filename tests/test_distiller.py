@@ -366,3 +366,40 @@ def test_failed_refit_keeps_the_previous_model(fitted, unpaired, monkeypatch):
     with pytest.raises(NonFiniteLossError):
         model.fit(unpaired["X_student"], unpaired["y_student"])
     assert np.array_equal(model.predict_proba(unpaired["X_test"]), before)
+
+
+def test_feature_names_out_and_pandas_output(fitted, unpaired):
+    pd = pytest.importorskip("pandas")
+    names = fitted.get_feature_names_out()
+    assert len(names) == fitted.teacher.latent_dim_
+    assert list(names[:2]) == ["crossmodaldistiller0", "crossmodaldistiller1"]
+    model = pickle.loads(pickle.dumps(fitted)).set_output(transform="pandas")
+    frame = model.transform(unpaired["X_test"])
+    assert isinstance(frame, pd.DataFrame) and list(frame.columns) == list(names)
+
+
+def test_show_versions_names_the_dependencies(capsys):
+    import skcmkd
+
+    skcmkd.show_versions()
+    out = capsys.readouterr().out
+    for name in ("skcmkd", "torch", "skorch", "POT", "scikit-learn", "python"):
+        assert name in out
+
+
+def test_progress_bar_shows_the_batches(unpaired, capsys):
+    model = CrossModalDistiller(progress_bar=True, **FAST)
+    model.fit(unpaired["X_student"], unpaired["y_student_true"])
+    captured = capsys.readouterr()
+    assert "/3 [" in captured.err  # tqdm counting the 3 batches of each epoch
+    assert any(type(cb).__name__ == "ProgressBar" for _, cb in model.net_.callbacks_)
+
+
+def test_progress_bar_without_tqdm_says_what_to_install(unpaired, monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "tqdm", None)
+    with pytest.raises(ImportError, match=r"skcmkd\[progress\]"):
+        CrossModalDistiller(progress_bar=True, **FAST).fit(
+            unpaired["X_student"], unpaired["y_student_true"]
+        )

@@ -1,0 +1,280 @@
+r"""Measure the quantities of the bound on held-out data, and draw them.
+
+The bound behind skcmkd (``docs/theory.md``) reads
+
+.. math::
+
+    \varepsilon_S \le \varepsilon_T + \tau\, W(D_S(z), D_T(z)) + LA.
+
+:func:`diagnose` measures each term on held-out data of both modalities for
+a fitted :class:`~skcmkd.CrossModalDistiller`: the teacher's error, the
+student's error, feature alignment (the exact Wasserstein distance between
+the two embedding distributions) and label alignment (how the student's
+prediction differs from the teacher head's at the same embedding).
+:func:`plot_embeddings` and :func:`plot_history` draw the embeddings and the
+loss terms with matplotlib (the optional ``benchmark`` extra).
+"""
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import ot
+import torch
+from sklearn.decomposition import PCA
+from sklearn.utils import check_random_state
+from sklearn.utils.validation import check_is_fitted
+
+from ._distiller import _labelled_mask
+
+__all__ = ["BoundReport", "diagnose", "plot_embeddings", "plot_history"]
+
+
+@dataclass(frozen=True)
+class BoundReport:
+    """The measured terms of the bound, side by side.
+
+    ``str(report)`` is a small table; :meth:`to_dict` gives plain data.
+
+    Attributes
+    ----------
+    teacher_error : float
+        Error of the teacher on the held-out teacher rows.
+    student_error : float
+        Error of the student on the held-out, labelled student rows.
+    teacher_head_error : float
+        Error of the teacher's head applied to the student's embeddings: how
+        well the teacher's classifier works in the place the student maps to.
+    feature_alignment : float
+        Exact squared 2-Wasserstein distance between the student's and the
+        teacher's held-out embeddings, divided by the teacher bank's mean
+        squared distance (the units of ``feature_weight``): 0 when the two
+        clouds coincide, about 1 when they are as far apart as two random
+        teacher points.
+    label_alignment : float
+        Mean KL divergence from the teacher head to the student head at the
+        student's embeddings (what the ``label_weight`` term trains).
+    label_disagreement : float
+        Share of held-out student rows on which the two heads predict
+        different classes (the 0-1 form of label alignment in the bound).
+    n_teacher, n_student : int
+        Rows used on each side.
+    """
+
+    teacher_error: float
+    student_error: float
+    teacher_head_error: float
+    feature_alignment: float
+    label_alignment: float
+    label_disagreement: float
+    n_teacher: int
+    n_student: int
+
+    _ROWS = (
+        ("teacher_error", "teacher error (held-out teacher rows)"),
+        ("student_error", "student error (held-out student rows)"),
+        ("teacher_head_error", "teacher head on student embeddings, error"),
+        ("feature_alignment", "feature alignment, W2^2 / bank scale"),
+        ("label_alignment", "label alignment, KL(teacher head || student)"),
+        ("label_disagreement", "label alignment, share of rows the heads disagree on"),
+    )
+
+    def to_dict(self):
+        """The report as a plain ``dict``."""
+        return asdict(self)
+
+    def __str__(self):
+        width = max(len(label) for _, label in self._ROWS)
+        lines = [f"{'quantity':<{width}}  value", f"{'-' * width}  -----"]
+        lines += [f"{label:<{width}}  {getattr(self, key):.3f}" for key, label in self._ROWS]
+        lines.append(f"({self.n_teacher} teacher rows, {self.n_student} student rows)")
+        return "\n".join(lines)
+
+
+def _subsample(n, max_rows, rng):
+    return np.arange(n) if n <= max_rows else np.sort(rng.choice(n, max_rows, replace=False))
+
+
+def diagnose(
+    distiller, X_teacher, y_teacher, X_student, y_student, *, max_rows=2000, random_state=0
+):
+    """Measure the terms of the bound for a fitted distiller on held-out data.
+
+    Parameters
+    ----------
+    distiller : CrossModalDistiller
+        Fitted, with a teacher.
+    X_teacher, y_teacher : array-like
+        Held-out teacher-modality rows and their labels (not the rows the
+        teacher was fitted on, or the teacher's error will look too good).
+    X_student, y_student : array-like
+        Held-out student-modality rows and their labels; rows labelled ``-1``
+        count in feature and label alignment but not in the student error.
+    max_rows : int, default=2000
+        At most this many rows per side enter the exact transport (its cost
+        grows with the square of the rows); a random subset beyond that.
+    random_state : int, RandomState instance or None, default=0
+        Draws that subset.
+
+    Returns
+    -------
+    report : BoundReport
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skcmkd import CrossModalDistiller
+    >>> from skcmkd.diagnostics import diagnose
+    >>> rng = np.random.RandomState(0)
+    >>> y_t = np.arange(80) % 2; X_t = rng.randn(80, 4) + 2 * y_t[:, None]
+    >>> y_s = np.arange(60) % 2; X_s = rng.randn(60, 3) + 2 * y_s[:, None]
+    >>> d = CrossModalDistiller(max_epochs=5, teacher_max_epochs=5, random_state=0)
+    >>> d = d.set_teacher(X_t[:40], y_t[:40]).fit(X_s[:30], np.where(np.arange(30) < 6, y_s[:30], -1))
+    >>> report = diagnose(d, X_t[40:], y_t[40:], X_s[30:], y_s[30:])
+    >>> 0 <= report.student_error <= 1 and report.feature_alignment >= 0
+    True
+    >>> print(report)  # doctest: +ELLIPSIS
+    quantity ...
+    """
+    check_is_fitted(distiller)
+    teacher = distiller.teacher
+    if teacher is None:
+        raise ValueError(
+            "diagnose needs a distiller with a teacher (set_teacher): without one there is "
+            "no teacher error and nothing to align to."
+        )
+    rng = check_random_state(random_state)
+    y_teacher, y_student = np.asarray(y_teacher), np.asarray(y_student)
+    z_teacher = teacher.transform(X_teacher)
+    teacher_error = 1.0 - float(np.mean(teacher.predict(X_teacher) == y_teacher))
+    logits, z_student = distiller._forward(distiller._validate_predict_data(X_student))
+    z_student = z_student.numpy()
+    log_p = torch.log_softmax(logits.double(), dim=1)
+    q = torch.as_tensor(teacher.predict_proba_latent(z_student))
+    kl = (torch.special.xlogy(q, q) - q * log_p).sum(dim=1).clamp_min(0.0)
+    student_pred = distiller.classes_[np.argmax(log_p.numpy(), axis=1)]
+    head_pred = teacher.classes_[np.argmax(q.numpy(), axis=1)]
+
+    labelled = _labelled_mask(y_student)
+    if not labelled.any():
+        raise ValueError("y_student has no labelled row (all -1): the student error needs labels.")
+    student_error = 1.0 - float(np.mean(student_pred[labelled] == y_student[labelled]))
+    head_error = 1.0 - float(np.mean(head_pred[labelled] == y_student[labelled]))
+
+    rows_t = _subsample(len(z_teacher), max_rows, rng)
+    rows_s = _subsample(len(z_student), max_rows, rng)
+    cost = ot.dist(z_student[rows_s].astype(np.float64), z_teacher[rows_t].astype(np.float64))
+    feature = ot.emd2(
+        np.full(len(rows_s), 1 / len(rows_s)), np.full(len(rows_t), 1 / len(rows_t)), cost
+    )
+    return BoundReport(
+        teacher_error=teacher_error,
+        student_error=student_error,
+        teacher_head_error=head_error,
+        feature_alignment=float(feature) / teacher.cost_scale_,
+        label_alignment=float(kl.mean()),
+        label_disagreement=float(np.mean(student_pred != head_pred)),
+        n_teacher=len(rows_t),
+        n_student=len(rows_s),
+    )
+
+
+# -- pictures ----------------------------------------------------------------------
+
+
+def _pyplot():
+    try:
+        import matplotlib.pyplot as plt
+    except ImportError as error:  # pragma: no cover - depends on the environment
+        raise ImportError(
+            "The plots need matplotlib: pip install 'skcmkd[benchmark]' (or matplotlib)."
+        ) from error
+    return plt
+
+
+def plot_embeddings(
+    distiller, X_teacher, y_teacher, X_student, y_student, *, before=None, axes=None
+):
+    """Teacher and student embeddings in 2-D, coloured by class.
+
+    The projection is a PCA of the teacher's embeddings, shared by every
+    panel: teacher rows are faint dots, student rows crosses. With
+    ``before`` (a distiller fitted without alignment, or the student alone
+    with the same latent width) a first panel shows the student before
+    distillation.
+
+    Parameters
+    ----------
+    distiller : CrossModalDistiller
+        Fitted, with a teacher.
+    X_teacher, y_teacher, X_student, y_student : array-like
+        Rows to draw (labels colour them; ``-1`` rows are drawn grey).
+    before : CrossModalDistiller, default=None
+        The student before distillation.
+    axes : matplotlib Axes or sequence of Axes, default=None
+        Where to draw; new figure if ``None``.
+
+    Returns
+    -------
+    axes : list of matplotlib Axes
+    """
+    plt = _pyplot()
+    teacher = distiller.teacher
+    if teacher is None:
+        raise ValueError("plot_embeddings needs a distiller with a teacher (set_teacher).")
+    models = [("before distillation", before)] if before is not None else []
+    models.append(("after distillation", distiller))
+    if axes is None:
+        _, axes = plt.subplots(1, len(models), figsize=(5.5 * len(models), 4.8), squeeze=False)
+        axes = list(axes[0])
+    axes = list(np.atleast_1d(axes))
+    z_teacher = teacher.transform(X_teacher)
+    pca = PCA(2, random_state=0).fit(z_teacher)
+    teacher_2d = pca.transform(z_teacher)
+    classes = list(teacher.classes_)
+    colours = plt.get_cmap("tab10" if len(classes) <= 10 else "tab20")
+    y_teacher, y_student = np.asarray(y_teacher), np.asarray(y_student)
+
+    def colour(labels):
+        return [colours(classes.index(v) % colours.N) if v in classes else "0.6" for v in labels]
+
+    for ax, (title, model) in zip(axes, models, strict=False):
+        student_2d = pca.transform(model.transform(X_student))
+        ax.scatter(*teacher_2d.T, c=colour(y_teacher), s=8, alpha=0.25, label="teacher")
+        ax.scatter(*student_2d.T, c=colour(y_student), s=18, marker="x", label="student")
+        ax.set_title(f"{title}: teacher (dots), student (crosses)")
+        ax.set_xlabel("PC 1 of the teacher embeddings")
+        ax.set_ylabel("PC 2")
+    return axes
+
+
+def plot_history(distiller, *, ax=None):
+    """The three loss terms per epoch: cross-entropy, feature and label alignment.
+
+    Parameters
+    ----------
+    distiller : CrossModalDistiller
+        Fitted.
+    ax : matplotlib Axes, default=None
+
+    Returns
+    -------
+    ax : matplotlib Axes
+    """
+    plt = _pyplot()
+    check_is_fitted(distiller)
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6, 4))
+    history = distiller.history_
+    epochs = history[:, "epoch"]
+    names = {
+        "ce": "cross-entropy (labelled rows)",
+        "fa": "feature alignment",
+        "la": "label alignment",
+    }
+    for key, label in names.items():
+        ax.plot(epochs, history[:, key], label=label)
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("loss term (epoch mean)")
+    ax.set_yscale("symlog", linthresh=1e-3)  # terms can be exactly 0
+    ax.legend()
+    return ax
