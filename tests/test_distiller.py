@@ -403,3 +403,10 @@ def test_progress_bar_without_tqdm_says_what_to_install(unpaired, monkeypatch):
         CrossModalDistiller(progress_bar=True, **FAST).fit(
             unpaired["X_student"], unpaired["y_student_true"]
         )
+
+
+def test_repr_shows_changed_parameters_and_a_summary_of_the_teacher(fitted):
+    text = repr(fitted)
+    assert text.startswith("CrossModalDistiller(") and "max_epochs=3" in text
+    assert "teacher=Teacher(kind='mlp', n_classes=10, bank=300x32)" in text
+    assert "feature_weight" not in text  # defaults stay out, as in scikit-learn
