@@ -20,7 +20,14 @@ from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_dat
 from skorch.callbacks import ProgressBar
 from torch import nn
 
-from ._inputs import check_features, check_labels, check_lengths, input_scaler, naming_input
+from ._inputs import (
+    check_features,
+    check_features_and_labels,
+    check_labels,
+    check_lengths,
+    input_scaler,
+    naming_input,
+)
 from ._net import DistillerNet
 from ._teacher import TEACHER_KINDS, Teacher, fit_teacher, torch_seed
 from .alignment import SOLVERS, class_priors
@@ -498,9 +505,7 @@ class CrossModalDistiller(
             raise
 
     def _fit(self, X, y):
-        check_features(X, "X")
-        check_lengths(X, y, "X", "y")
-        y = check_labels(y, "y")
+        y = check_features_and_labels(X, y, "X", "y")
         _check_device(self.device)
         with naming_input("X"):
             X, y = validate_data(self, X, y, dtype=[np.float64, np.float32])
@@ -662,9 +667,8 @@ def _version():
 
 
 def _check_teacher_data(X_teacher, y_teacher):
-    check_features(X_teacher, "X_teacher")
-    check_lengths(X_teacher, y_teacher, "X_teacher", "y_teacher")
-    y_teacher = column_or_1d(check_labels(y_teacher, "y_teacher"), warn=True)
+    y_teacher = check_features_and_labels(X_teacher, y_teacher, "X_teacher", "y_teacher")
+    y_teacher = column_or_1d(y_teacher, warn=True)
     with naming_input("X_teacher"):
         X_teacher = check_array(X_teacher, dtype=[np.float64, np.float32], input_name="X_teacher")
     if not _labelled_mask(y_teacher).all():
@@ -694,8 +698,13 @@ def _progress_bar(wanted):
     return [ProgressBar()]
 
 
+def cuda_missing(device):
+    """``True`` when ``device`` asks for CUDA on a machine without it."""
+    return torch.device(device).type == "cuda" and not torch.cuda.is_available()
+
+
 def _check_device(device):
-    if torch.device(device).type == "cuda" and not torch.cuda.is_available():
+    if cuda_missing(device):
         raise ValueError(
             f"device={device!r} but torch finds no CUDA device on this machine; "
             "set device='cpu' (a model saved on a GPU loads and predicts on the CPU as it is)."

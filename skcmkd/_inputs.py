@@ -13,7 +13,14 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.validation import _num_samples
 
-__all__ = ["check_features", "check_labels", "check_lengths", "naming_input", "input_scaler"]
+__all__ = [
+    "check_features",
+    "check_labels",
+    "check_lengths",
+    "check_features_and_labels",
+    "naming_input",
+    "input_scaler",
+]
 
 
 def check_features(X, name):
@@ -112,6 +119,13 @@ def check_lengths(X, y, X_name, y_name):
             f"{X_name} has {n_X} rows but {y_name} has {n_y} labels: give one label per "
             "row (-1 for an unlabelled student row)."
         )
+
+
+def check_features_and_labels(X, y, X_name, y_name):
+    """The three checks above for a training pair; returns ``y`` as an array."""
+    check_features(X, X_name)
+    check_lengths(X, y, X_name, y_name)
+    return check_labels(y, y_name)
 
 
 class _MaxAbsDivider(TransformerMixin, BaseEstimator):

@@ -25,6 +25,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
 from ._distiller import _labelled_mask
+from .alignment import label_alignment
 
 __all__ = ["BoundReport", "diagnose", "plot_embeddings", "plot_history"]
 
@@ -148,10 +149,8 @@ def diagnose(
     teacher_error = 1.0 - float(np.mean(teacher.predict(X_teacher) == y_teacher))
     logits, z_student = distiller._forward(distiller._validate_predict_data(X_student))
     z_student = z_student.numpy()
-    log_p = torch.log_softmax(logits.double(), dim=1)
     q = torch.as_tensor(teacher.predict_proba_latent(z_student))
-    kl = (torch.special.xlogy(q, q) - q * log_p).sum(dim=1).clamp_min(0.0)
-    student_pred = distiller.classes_[np.argmax(log_p.numpy(), axis=1)]
+    student_pred = distiller.classes_[np.argmax(logits.numpy(), axis=1)]
     head_pred = teacher.classes_[np.argmax(q.numpy(), axis=1)]
 
     labelled = _labelled_mask(y_student)
@@ -171,7 +170,7 @@ def diagnose(
         student_error=student_error,
         teacher_head_error=head_error,
         feature_alignment=float(feature) / teacher.cost_scale_,
-        label_alignment=float(kl.mean()),
+        label_alignment=float(label_alignment(logits.double(), q)),
         label_disagreement=float(np.mean(student_pred != head_pred)),
         n_teacher=len(rows_t),
         n_student=len(rows_s),

@@ -30,7 +30,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ._distiller import CrossModalDistiller, _version
+from ._distiller import CrossModalDistiller, _version, cuda_missing
 from ._inputs import input_scaler
 from ._teacher import Teacher
 from .exceptions import InconsistentVersionWarning
@@ -312,9 +312,8 @@ def load_model(path):
     if "feature_names_in" in fitted:
         model.feature_names_in_ = np.asarray(fitted["feature_names_in"], dtype=object)
 
-    device = model.device
-    if torch.device(device).type == "cuda" and not torch.cuda.is_available():
-        device = "cpu"  # a model saved on a GPU, loaded on a machine without one
+    # A model saved on a GPU, loaded on a machine without one, runs on the CPU.
+    device = "cpu" if cuda_missing(model.device) else model.device
     with torch.random.fork_rng(devices=[]):  # the weights are overwritten just below
         module = model._build_module(model.n_features_in_, len(model.classes_), False)
     net = model._make_net(module, document["alignment"])
