@@ -40,13 +40,16 @@ print(f"student alone:     {alone.score(X_test, y_test):.3f}")
 print(f"distilled student: {distiller.score(X_test, y_test):.3f}")
 
 # %%
-# The three loss terms are in the skorch history, one value per epoch.
+# The loss terms are in the skorch history, one value per epoch: cross-entropy,
+# feature alignment, label alignment (measured, weight 0 by default) and
+# neighbour consistency.
 
 # %%
 history = distiller.history_
 for epoch in (0, 9, len(history) - 1):
     row = history[epoch]
-    print(f"epoch {epoch + 1:3d}: ce {row['ce']:.3f}  fa {row['fa']:.3f}  la {row['la']:.3f}")
+    terms = "  ".join(f"{name} {row[name]:.3f}" for name in ("ce", "fa", "la", "nc"))
+    print(f"epoch {epoch + 1:3d}: {terms}")
 
 # %%
 # Grid-searching the alignment weight

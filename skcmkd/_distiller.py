@@ -13,6 +13,7 @@ from sklearn.base import (
     _fit_context,
 )
 from sklearn.metrics import accuracy_score
+from sklearn.neighbors import NearestNeighbors
 from sklearn.utils import TransformerTags, check_array
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
@@ -99,6 +100,24 @@ class CrossModalDistiller(
         student trains as the student alone (aligning then cost accuracy on
         mfeat), one with 5 labels per class gets nearly all of it. 5 did
         better than 1 and 2 in the probe of ``docs/probe_defaults.md``.
+    neighbor_weight : float, default=200.0
+        Weight of neighbour consistency, applied, like ``feature_weight``,
+        in proportion to the share of unlabelled rows (a fully labelled
+        student does not use it): each row's embedding is pulled towards
+        that of one of its ``n_neighbors`` nearest neighbours in the
+        (standardised) student input space, relative to the batch's spread
+        (:func:`skcmkd.alignment.neighbor_consistency`). Feature alignment
+        moves the unlabelled rows into the teacher's class clusters; this
+        term makes rows that look alike to the student move together, so
+        that the clusters they land in follow the student's own geometry
+        (the labelled rows and their neighbours). It uses no teacher, so the
+        benchmark also reports it with the teacher switched off. The term is
+        in units of the teacher bank's mean squared distance, and
+        neighbours start close, so it is small and its weight large; 200
+        was best of 2 to 500 in ``docs/probe_defaults.md``.
+    n_neighbors : int, default=5
+        Neighbours per row for ``neighbor_weight``, found once per
+        :meth:`fit` with :class:`~sklearn.neighbors.NearestNeighbors`.
     label_weight : float, default=0.0
         :math:`\lambda_L`, weight of label alignment. Off by default: in the
         benchmark (``docs/benchmarks.md``, 5 labels per class) label
@@ -132,9 +151,10 @@ class CrossModalDistiller(
         :math:`\pi_S` estimated from the labelled student rows, and weights
         the teacher batch of feature alignment by the same ratio.
     warmup_epochs : int, default=10
-        The alignment weights grow linearly from 0 to their value over the
-        first ``warmup_epochs`` epochs: compared with an untrained encoder the
-        alignment terms are noise.
+        The alignment and neighbour weights grow linearly from 0 to their
+        value over the first ``warmup_epochs`` epochs: compared with an
+        untrained encoder the alignment terms are noise, and a strong
+        neighbour term alone would collapse its embeddings.
     teacher_batch_size : int, default=256
         Teacher embeddings drawn from the bank per step (with replacement);
         ``None`` uses ``batch_size``. More teacher points than student rows
@@ -244,6 +264,8 @@ class CrossModalDistiller(
         "teacher": [Teacher, None],
         "feature_weight": [Interval(numbers.Real, 0, None, closed="left")],
         "label_weight": [Interval(numbers.Real, 0, None, closed="left")],
+        "neighbor_weight": [Interval(numbers.Real, 0, None, closed="left")],
+        "n_neighbors": [Interval(numbers.Integral, 1, None, closed="left")],
         "solver": [StrOptions(set(SOLVERS))],
         "reg": [Interval(numbers.Real, 0, None, closed="neither")],
         "n_projections": [Interval(numbers.Integral, 1, None, closed="left")],
@@ -273,6 +295,8 @@ class CrossModalDistiller(
         teacher=None,
         feature_weight=5.0,
         label_weight=0.0,
+        neighbor_weight=200.0,
+        n_neighbors=5,
         solver="emd",
         reg=0.05,
         n_projections=50,
@@ -299,6 +323,8 @@ class CrossModalDistiller(
         self.teacher = teacher
         self.feature_weight = feature_weight
         self.label_weight = label_weight
+        self.neighbor_weight = neighbor_weight
+        self.n_neighbors = n_neighbors
         self.solver = solver
         self.reg = reg
         self.n_projections = n_projections
@@ -448,6 +474,7 @@ class CrossModalDistiller(
         return {
             "feature_weight": self.feature_weight,
             "label_weight": self.label_weight,
+            "neighbor_weight": self.neighbor_weight,
             "solver": self.solver,
             "reg": self.reg,
             "n_projections": self.n_projections,
@@ -458,6 +485,14 @@ class CrossModalDistiller(
             "unlabelled_share": float(np.mean(codes == -1)),
             "seed": seed,
         }
+
+    def _neighbor_table(self, X_scaled):
+        """Indices of each row's nearest neighbours (itself excluded), as a tensor."""
+        k = min(self.n_neighbors, len(X_scaled) - 1)
+        if k < 1:
+            return torch.arange(len(X_scaled))[:, None]  # one row: its own neighbour
+        table = NearestNeighbors(n_neighbors=k).fit(X_scaled).kneighbors(return_distance=False)
+        return torch.from_numpy(table)
 
     def _make_net(self, module, alignment):
         return DistillerNet(
@@ -517,8 +552,14 @@ class CrossModalDistiller(
             if start == "auto":  # the teacher's head where alignment is on
                 start = "teacher" if np.any(codes == -1) else "random"
             module = self._build_module(X.shape[1], len(classes), start == "teacher")
-            net = self._make_net(module, self._alignment_settings(codes, len(classes), seed))
-            net.fit(X_scaled, codes)
+            alignment = self._alignment_settings(codes, len(classes), seed)
+            net = self._make_net(module, alignment)
+            targets = codes
+            if alignment["neighbor_weight"] > 0 and alignment["unlabelled_share"] > 0:
+                net.neighbors_ = (torch.from_numpy(X_scaled), self._neighbor_table(X_scaled))
+                # the row index travels with the label, for the neighbour lookup
+                targets = np.column_stack([codes, np.arange(len(codes))])
+            net.fit(X_scaled, targets)
         _check_finite_weights(net.module_)
         self.classes_ = classes
         self.scaler_ = scaler

@@ -13,12 +13,13 @@ from .alignment import (
     joint_embedding,
     label_alignment,
     masked_cross_entropy,
+    neighbor_consistency,
     prior_shift_correction,
 )
 from .exceptions import NonFiniteLossError
 
 #: Names under which the three loss terms are recorded in the history.
-LOSS_TERMS = ("ce", "fa", "la")
+LOSS_TERMS = ("ce", "fa", "la", "nc")
 
 # Rebuilt on load rather than pickled: the teacher already holds these as
 # numpy arrays (a pickle would hold the bank twice), and tensors or a
@@ -31,6 +32,9 @@ _REBUILT_ON_LOAD = (
     "prior_ratio_",
     "generator_",
 )
+# Dropped from pickles and after training: the scaled training rows and
+# their neighbour table, which only the neighbour-consistency term reads.
+_TRAINING_ONLY = ("neighbors_",)
 
 
 class DistillerNet(NeuralNet):
@@ -41,8 +45,16 @@ class DistillerNet(NeuralNet):
     ``feature_weight`` times the Wasserstein distance between the batch of
     student embeddings and a batch drawn from the teacher's bank, and
     ``label_weight`` times the KL divergence from the teacher head at the
-    student embeddings to the student's prediction. Each term is recorded
-    per batch under ``"ce"``, ``"fa"`` and ``"la"`` and averaged per epoch.
+    student embeddings to the student's prediction, and
+    ``neighbor_weight`` times the neighbour consistency of the embeddings
+    (a row's embedding against one of its nearest neighbours' in the input
+    space). Each term is recorded per batch under ``"ce"``, ``"fa"``,
+    ``"la"`` and ``"nc"`` and averaged per epoch.
+
+    ``y`` may carry the row's index in a second column; the neighbour term
+    needs it to look up the row's neighbours in ``neighbors_``, a pair
+    ``(X, table)`` of the training inputs and their ``(n_samples, k)``
+    neighbour indices set before :meth:`fit` and dropped after it.
 
     Parameters
     ----------
@@ -52,8 +64,9 @@ class DistillerNet(NeuralNet):
         ``feature_weight``, ``label_weight``, ``solver``, ``reg``,
         ``n_projections``, ``label_cost``, ``prior_ratio`` (array of
         :math:`\\pi_S / \\pi_T`), ``teacher_batch_size``, ``warmup_epochs``,
-        ``unlabelled_share`` (share of the student rows labelled ``-1``,
-        which scales ``feature_weight``) and ``seed``.
+        ``neighbor_weight``, ``unlabelled_share`` (share of the student rows
+        labelled ``-1``, which scales ``feature_weight`` and
+        ``neighbor_weight``) and ``seed``.
     """
 
     def __init__(self, module, *args, teacher=None, alignment=None, **kwargs):
@@ -73,7 +86,7 @@ class DistillerNet(NeuralNet):
 
     def __getstate__(self):
         state = super().__getstate__()
-        for name in _REBUILT_ON_LOAD:
+        for name in (*_REBUILT_ON_LOAD, *_TRAINING_ONLY):
             state.pop(name, None)
         return state
 
@@ -111,6 +124,24 @@ class DistillerNet(NeuralNet):
         n_classes = len(teacher.classes_)
         ratio = np.ones(n_classes) if ratio is None else np.asarray(ratio)
         self.prior_ratio_ = torch.as_tensor(ratio, dtype=torch.float32, device=self.device)
+
+    def on_train_end(self, net, X=None, y=None, **kwargs):
+        # The model keeps no copy of its training rows.
+        for name in _TRAINING_ONLY:
+            vars(self).pop(name, None)
+
+    def _neighbor_term(self, z, rows):
+        """Neighbour consistency of the batch rows ``rows`` (training-set indices)."""
+        X_train, table = self.neighbors_
+        pick = torch.randint(
+            table.shape[1], (len(rows),), generator=self.generator_, device=self.generator_.device
+        )
+        neighbors = table[rows.to(table.device), pick.to(table.device)]
+        _, z_neighbors = self.module_(X_train[neighbors].to(z.device))
+        # the feature-alignment cost's scale; without a teacher, that of two
+        # independent standard normal embeddings
+        scale = self.teacher.cost_scale_ if self.teacher is not None else 2.0 * z.shape[1]
+        return neighbor_consistency(z, z_neighbors, scale=scale)
 
     def _warmup_factor(self):
         warmup = self.alignment.get("warmup_epochs", 0)
@@ -160,19 +191,32 @@ class DistillerNet(NeuralNet):
     def get_loss(self, y_pred, y_true, X=None, training=False):
         logits, z = y_pred
         y = torch.as_tensor(y_true, device=logits.device).long()
+        rows = None
+        if y.ndim == 2:  # class code, row index
+            y, rows = y[:, 0], y[:, 1]
         ce = masked_cross_entropy(logits, y)
-        if self.teacher is None:
-            fa = la = torch.zeros((), device=logits.device)
-            total = ce
-        else:
+        zero = torch.zeros((), device=logits.device)
+        settings = self.alignment or {}
+        # Spent in proportion to the rows without a label: with every row
+        # labelled the labels say more than the teacher's geometry or the
+        # neighbours, and aligning cost accuracy (docs/design.md).
+        share = settings.get("unlabelled_share", 0.0)
+        neighbor_weight = settings.get("neighbor_weight", 0.0) * share
+        # Every term but the cross-entropy warms up: aligning or pulling
+        # together the embeddings of an untrained encoder is noise (and a
+        # strong neighbour term alone would collapse them before the labels
+        # have spread them out).
+        factor = self._warmup_factor() if settings else 1.0
+        nc = zero
+        if training and neighbor_weight > 0 and rows is not None and hasattr(self, "neighbors_"):
+            nc = self._neighbor_term(z, rows)
+        total = ce + factor * neighbor_weight * nc
+        fa = la = zero
+        if self.teacher is not None:
             fa, la = self.alignment_terms(logits, z, y)
-            factor = self._warmup_factor()
-            # Feature alignment is spent in proportion to the rows without a
-            # label: with every row labelled the labels say more than the
-            # teacher's geometry, and aligning cost accuracy (docs/design.md).
-            feature_weight = self.alignment["feature_weight"] * self.alignment["unlabelled_share"]
-            total = ce + factor * feature_weight * fa + factor * self.alignment["label_weight"] * la
-        terms = {"ce": ce, "fa": fa, "la": la}
+            feature_weight = settings["feature_weight"] * share
+            total = total + factor * feature_weight * fa + factor * settings["label_weight"] * la
+        terms = {"ce": ce, "fa": fa, "la": la, "nc": nc}
         if not torch.isfinite(total):
             bad = [name for name, value in terms.items() if not torch.isfinite(value)]
             raise NonFiniteLossError(_non_finite_message(bad or ["total"]))
@@ -186,6 +230,7 @@ _FIXES = {
     "ce": "the student inputs may hold huge values or the learning rate `lr` is too large",
     "fa": "lower `feature_weight` or `lr`; with solver='sinkhorn' raise `reg`",
     "la": "lower `label_weight` or `lr`",
+    "nc": "lower `neighbor_weight` or `lr`",
     "total": "lower `lr`",
 }
 
@@ -194,6 +239,7 @@ def _non_finite_message(names):
     fixes = "; ".join(f"{name}: {_FIXES[name]}" for name in names)
     return (
         f"The loss term(s) {names} became NaN or infinite during training "
-        f"(ce: cross-entropy, fa: feature alignment, la: label alignment). "
+        "(ce: cross-entropy, fa: feature alignment, la: label alignment, "
+        "nc: neighbour consistency). "
         f"Likely fix: {fixes}. The estimator was left as it was before this fit."
     )

@@ -27,6 +27,7 @@ __all__ = [
     "joint_embedding",
     "feature_alignment",
     "label_alignment",
+    "neighbor_consistency",
     "class_priors",
     "prior_shift_correction",
     "round_to_coupling",
@@ -264,6 +265,39 @@ def label_alignment(student_logits, teacher_probs):
     log_p = F.log_softmax(student_logits, dim=1)
     kl = (torch.special.xlogy(target, target) - target * log_p).sum(dim=1)
     return kl.mean().clamp_min(0.0)
+
+
+def neighbor_consistency(z, z_neighbors, *, scale=1.0):
+    r"""Mean squared distance from each embedding to a neighbour's.
+
+    .. math::
+
+        NC = \frac{1}{n} \sum_i \|z_i - z_{j(i)}\|^2 / s
+
+    where :math:`j(i)` is one of row :math:`i`'s nearest neighbours in the
+    student's *input* space and :math:`s` a fixed scale (the teacher bank's
+    mean squared distance, as in the feature-alignment cost). Rows that look
+    alike to the student then land near each other in the shared space,
+    which lets feature alignment carry the labelled rows' classes (and the
+    teacher's clusters) to their unlabelled neighbours. The scale must be
+    fixed: dividing by the batch's own spread rewards collapsing it.
+
+    Parameters
+    ----------
+    z, z_neighbors : Tensor of shape (n, d)
+        Embeddings of the batch rows and of one neighbour of each.
+    scale : float, default=1.0
+
+    Examples
+    --------
+    >>> import torch
+    >>> z = torch.tensor([[0.0, 0.0], [2.0, 0.0]])
+    >>> float(neighbor_consistency(z, z))
+    0.0
+    >>> float(neighbor_consistency(z, z.flip(0), scale=2.0))
+    2.0
+    """
+    return (z - z_neighbors).pow(2).sum(dim=1).mean() / scale
 
 
 def class_priors(y, n_classes, *, smoothing=1.0):

@@ -247,7 +247,7 @@ def plot_embeddings(
 
 
 def plot_history(distiller, *, ax=None):
-    """The three loss terms per epoch: cross-entropy, feature and label alignment.
+    """The loss terms per epoch: cross-entropy, feature and label alignment, neighbours.
 
     Parameters
     ----------
@@ -269,6 +269,7 @@ def plot_history(distiller, *, ax=None):
         "ce": "cross-entropy (labelled rows)",
         "fa": "feature alignment",
         "la": "label alignment",
+        "nc": "neighbour consistency",
     }
     for key, label in names.items():
         ax.plot(epochs, history[:, key], label=label)

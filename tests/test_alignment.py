@@ -13,6 +13,7 @@ from skcmkd.alignment import (
     joint_embedding,
     label_alignment,
     masked_cross_entropy,
+    neighbor_consistency,
     prior_shift_correction,
     round_to_coupling,
 )
@@ -250,3 +251,12 @@ def test_round_to_coupling_meets_both_marginals(plan):
     rounded = round_to_coupling(torch.as_tensor(plan), a, b)
     assert (rounded >= 0).all()
     assert torch.allclose(rounded.sum(dim=1), a) and torch.allclose(rounded.sum(dim=0), b)
+
+
+def test_neighbor_consistency_is_the_scaled_mean_squared_distance():
+    z = torch.tensor([[0.0, 0.0], [3.0, 4.0]], requires_grad=True)
+    neighbours = torch.tensor([[0.0, 0.0], [0.0, 0.0]])
+    value = neighbor_consistency(z, neighbours, scale=5.0)
+    assert float(value) == pytest.approx(25.0 / 2 / 5.0)
+    value.backward()
+    assert torch.all(torch.isfinite(z.grad)) and float(z.grad[0].abs().sum()) == 0.0

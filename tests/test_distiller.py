@@ -42,19 +42,81 @@ def test_predict_proba_score_transform(fitted, unpaired):
     assert z.shape == (len(X), fitted.teacher.latent_dim_) and z.dtype == np.float32
 
 
-def test_history_records_the_three_loss_terms(fitted):
+def test_history_records_the_loss_terms(fitted):
     history = fitted.history_
     assert len(history) == FAST["max_epochs"]
-    for term in ("ce", "fa", "la", "train_loss"):
+    for term in ("ce", "fa", "la", "nc", "train_loss"):
         assert np.all(np.isfinite(history[:, term]))
     assert np.all(np.asarray(history[:, "fa"]) > 0)
 
 
 def test_without_teacher_alignment_terms_are_zero(unpaired):
-    alone = CrossModalDistiller(**FAST).fit(unpaired["X_student"], unpaired["y_student"])
-    assert np.all(np.asarray(alone.history_[:, "fa"]) == 0)
-    assert np.all(np.asarray(alone.history_[:, "la"]) == 0)
+    params = {**FAST, "neighbor_weight": 0.0}
+    alone = CrossModalDistiller(**params).fit(unpaired["X_student"], unpaired["y_student"])
+    for term in ("fa", "la", "nc"):
+        assert np.all(np.asarray(alone.history_[:, term]) == 0)
     assert np.allclose(alone.history_[:, "ce"], alone.history_[:, "train_loss"])
+
+
+# -- neighbour consistency --------------------------------------------------------
+
+
+def test_neighbor_consistency_uses_the_unlabelled_rows_without_a_teacher(unpaired):
+    y = unpaired["y_student"]
+    params = {**FAST, "neighbor_weight": 3.0, "warmup_epochs": 0}
+    model = CrossModalDistiller(**params).fit(unpaired["X_student"], y)
+    history = model.history_
+    nc = np.asarray(history[:, "nc"])
+    assert np.all(nc > 0) and np.all(np.asarray(history[:, "fa"]) == 0)
+    # per epoch: mean of ce + weight * unlabelled share * nc over the batches
+    expected = np.asarray(history[:, "ce"]) + 3.0 * np.mean(y == -1) * nc
+    assert np.allclose(history[:, "train_loss"], expected, rtol=1e-4)
+
+
+def test_neighbor_consistency_warms_up_with_the_alignment(unpaired):
+    y = unpaired["y_student"]
+    params = {**FAST, "neighbor_weight": 3.0, "warmup_epochs": 4}
+    history = CrossModalDistiller(**params).fit(unpaired["X_student"], y).history_
+    factor = np.minimum(1.0, np.asarray(history[:, "epoch"]) / 4)
+    expected = history[:, "ce"] + factor * 3.0 * np.mean(y == -1) * np.asarray(history[:, "nc"])
+    assert np.allclose(history[:, "train_loss"], expected, rtol=1e-4)
+
+
+def test_neighbor_consistency_is_off_when_every_row_is_labelled(unpaired):
+    model = CrossModalDistiller(**{**FAST, "neighbor_weight": 3.0})
+    model.fit(unpaired["X_student"], unpaired["y_student_true"])
+    assert np.all(np.asarray(model.history_[:, "nc"]) == 0)
+    plain = CrossModalDistiller(**{**FAST, "neighbor_weight": 0.0})
+    plain.fit(unpaired["X_student"], unpaired["y_student_true"])
+    assert np.array_equal(
+        model.predict_proba(unpaired["X_test"]), plain.predict_proba(unpaired["X_test"])
+    )
+
+
+def test_neighbor_weight_changes_the_distilled_student(unpaired):
+    X, y = unpaired["X_student"], unpaired["y_student"]
+    on = _teacher_distiller(unpaired, neighbor_weight=10.0).fit(X, y)
+    off = clone(on).set_params(neighbor_weight=0.0).fit(X, y)
+    assert np.all(np.asarray(on.history_[:, "nc"]) > 0)
+    assert np.all(np.asarray(off.history_[:, "nc"]) == 0)
+    assert not np.allclose(on.transform(X), off.transform(X))
+
+
+def test_the_fitted_model_keeps_no_copy_of_its_training_rows(unpaired):
+    X, y = unpaired["X_student"], unpaired["y_student"]
+    model = _teacher_distiller(unpaired, neighbor_weight=1.0).fit(X, y)
+    assert not hasattr(model.net_, "neighbors_")
+    restored = pickle.loads(pickle.dumps(model))
+    assert np.array_equal(restored.predict(X), model.predict(X))
+
+
+@pytest.mark.parametrize("n_rows", [2, 3, 5])
+def test_n_neighbors_beyond_the_rows_is_clipped(unpaired, n_rows):
+    X = unpaired["X_student"][:n_rows]
+    y = np.full(n_rows, -1)
+    y[0] = unpaired["y_student_true"][0]
+    model = _teacher_distiller(unpaired, n_neighbors=50, neighbor_weight=1.0).fit(X, y)
+    assert np.all(np.isfinite(model.history_[:, "nc"]))
 
 
 def test_default_estimator_is_a_working_classifier(unpaired):

@@ -9,9 +9,16 @@ QUICK = ["--max-epochs", "2", "--seeds", "2"]
 def test_demo_prints_the_comparison_table(capsys):
     assert main(["demo", *QUICK, "--verbose", "0"]) == 0
     out = capsys.readouterr().out
-    for row in ("LogisticRegression, labelled rows", "student alone", "distilled student"):
+    rows = (
+        "LogisticRegression, labelled rows",
+        "student alone",
+        "teacher off",
+        "distilled student",
+    )
+    for row in rows:
         assert row in out
     assert "Distillation gain over the student alone" in out
+    assert "Distillation gain over the teacher off" in out
     assert "2 unpaired splits" in out
 
 
