@@ -257,6 +257,6 @@ def test_neighbor_consistency_is_the_scaled_mean_squared_distance():
     z = torch.tensor([[0.0, 0.0], [3.0, 4.0]], requires_grad=True)
     neighbours = torch.tensor([[0.0, 0.0], [0.0, 0.0]])
     value = neighbor_consistency(z, neighbours, scale=5.0)
-    assert float(value) == pytest.approx(25.0 / 2 / 5.0)
+    assert value.item() == pytest.approx(25.0 / 2 / 5.0)
     value.backward()
     assert torch.all(torch.isfinite(z.grad)) and float(z.grad[0].abs().sum()) == 0.0
