@@ -105,16 +105,15 @@ class CrossModalDistiller(
         in proportion to the share of unlabelled rows (a fully labelled
         student does not use it): each row's embedding is pulled towards
         that of one of its ``n_neighbors`` nearest neighbours in the
-        (standardised) student input space, relative to the batch's spread
-        (:func:`skcmkd.alignment.neighbor_consistency`). Feature alignment
+        (standardised) student input space, in units of the teacher bank's
+        mean squared distance (:func:`skcmkd.alignment.neighbor_consistency`). Feature alignment
         moves the unlabelled rows into the teacher's class clusters; this
         term makes rows that look alike to the student move together, so
         that the clusters they land in follow the student's own geometry
         (the labelled rows and their neighbours). It uses no teacher, so the
-        benchmark also reports it with the teacher switched off. The term is
-        in units of the teacher bank's mean squared distance, and
-        neighbours start close, so it is small and its weight large; 200
-        was best of 2 to 500 in ``docs/probe_defaults.md``.
+        benchmark also reports it with the teacher switched off. Neighbours
+        start close, so the term is small and its weight large; 200 was
+        chosen from 2 to 500 in ``docs/probe_defaults.md``.
     n_neighbors : int, default=5
         Neighbours per row for ``neighbor_weight``, found once per
         :meth:`fit` with :class:`~sklearn.neighbors.NearestNeighbors`.
