@@ -1,12 +1,27 @@
-"""Loaders for the real multi-view data bundled with skcmkd."""
+"""Loaders for the real data bundled with skcmkd, and the unpaired splits of the benchmark.
+
+Two families: UCI Multiple Features (six views of the same handwritten digits,
+unpaired by giving each side different digits) and spoken digits (synthetic
+speech, made by ``benchmarks/make_spoken_digits.py``), which pairs with digit
+*images* from other data sets (scikit-learn's 8x8 digits, an mfeat view):
+different modalities with nothing in common but the ten classes.
+"""
 
 from functools import cache
 from importlib import resources
 
 import numpy as np
-from sklearn.utils import Bunch
+from sklearn.utils import Bunch, check_random_state
 
-__all__ = ["MFEAT_VIEWS", "load_mfeat", "load_mfeat_unpaired", "unpaired_split"]
+__all__ = [
+    "MFEAT_VIEWS",
+    "SOURCES",
+    "load_mfeat",
+    "load_mfeat_unpaired",
+    "load_spoken_digits",
+    "load_unpaired",
+    "unpaired_split",
+]
 
 #: The six views of UCI Multiple Features, with their widths.
 MFEAT_VIEWS = {"fou": 76, "fac": 216, "kar": 64, "pix": 240, "zer": 47, "mor": 6}
@@ -25,13 +40,76 @@ Kybernetika 34(4):381-386, 1998.
 """
 
 
+_SPOKEN_DESCR = """Spoken digits: 2000 synthetic utterances of the words "zero".."nine".
+
+Made by benchmarks/make_spoken_digits.py with espeak-ng 1.51: random English
+accent, voice variant, rate and pitch; a random room (half of them) and
+microphone; white, pink, brown or babble noise at 0-20 dB SNR. Features: the
+40-band log-mel spectrogram averaged over each third of the clip (120
+columns). Voice, channel and noise dominate the feature space, so input-space
+neighbours often share a voice or a noise rather than a digit.
+"""
+
+
 @cache
-def _read_view(view):
-    path = resources.files("skcmkd") / "data" / "mfeat" / f"mfeat-{view}.csv.gz"
+def _read_table(folder, name):
+    path = resources.files("skcmkd") / "data" / folder / name
     with resources.as_file(path) as file:
         table = np.loadtxt(file, delimiter=",", skiprows=1)
     table.setflags(write=False)
     return table
+
+
+def _read_view(view):
+    return _read_table("mfeat", f"mfeat-{view}.csv.gz")
+
+
+def load_spoken_digits():
+    """Load the bundled spoken-digits data set (synthetic speech features).
+
+    Returns
+    -------
+    data : :class:`~sklearn.utils.Bunch`
+        ``data``: float64 array of shape ``(2000, 120)``, the log-mel
+        features; ``target``: the spoken digit ``0..9`` (int64, 200 each);
+        ``DESCR``: how the data were made.
+
+    Examples
+    --------
+    >>> from skcmkd.datasets import load_spoken_digits
+    >>> data = load_spoken_digits()
+    >>> data.data.shape, data.target.shape
+    ((2000, 120), (2000,))
+    """
+    table = _read_table("spoken_digits", "spoken-digits.csv.gz")
+    return Bunch(
+        data=table[:, :-1].copy(), target=table[:, -1].astype(np.int64), DESCR=_SPOKEN_DESCR
+    )
+
+
+def _load_source(source):
+    """Features and labels of one data source of :data:`SOURCES`."""
+    if source in MFEAT_VIEWS:
+        data = load_mfeat(source)
+        return data.views[source], data.target
+    if source == "speech":
+        data = load_spoken_digits()
+        return data.data, data.target
+    if source == "digits":
+        from sklearn.datasets import load_digits
+
+        data = load_digits()
+        return data.data, data.target.astype(np.int64)
+    raise ValueError(f"Unknown data source {source!r}; choose among {sorted(SOURCES)}.")
+
+
+#: The data sources :func:`load_unpaired` takes for either side: the six mfeat
+#: views, the spoken digits, and scikit-learn's 8x8 digit images.
+SOURCES = {
+    **{view: f"UCI mfeat view {view!r} (handwritten digits)" for view in MFEAT_VIEWS},
+    "speech": "spoken digits, synthetic speech (load_spoken_digits)",
+    "digits": "scikit-learn's 8x8 digit images (sklearn.datasets.load_digits)",
+}
 
 
 def load_mfeat(views=None):
@@ -75,7 +153,7 @@ def load_mfeat(views=None):
     )
 
 
-def unpaired_split(y, *, sizes, labels_per_class=None, random_state=None):
+def unpaired_split(y, *, sizes, labels_per_class=None, labelled_part=1, random_state=None):
     """Split row indices into disjoint, class-stratified parts.
 
     The multi-view data sets pair row ``i`` of every view; giving each side of
@@ -89,9 +167,11 @@ def unpaired_split(y, *, sizes, labels_per_class=None, random_state=None):
         Fraction of each class that goes to each part, in order; they must
         sum to at most 1.
     labels_per_class : int, default=None
-        If given, also return a label vector for the second part (the student
-        training part) in which all but ``labels_per_class`` rows of each
-        class are marked ``-1`` (unlabelled).
+        If given, also return a label vector for the part ``labelled_part``
+        (the student training part) in which all but ``labels_per_class``
+        rows of each class are marked ``-1`` (unlabelled); ``0`` marks all.
+    labelled_part : int, default=1
+        Which part ``labels_per_class`` applies to.
     random_state : int, RandomState instance or None, default=None
         Seeds the shuffle.
 
@@ -112,8 +192,6 @@ def unpaired_split(y, *, sizes, labels_per_class=None, random_state=None):
     >>> len(teacher), len(student), len(test), len(set(teacher) & set(student))
     (12, 12, 6, 0)
     """
-    from sklearn.utils import check_random_state
-
     y = np.asarray(y)
     sizes = np.asarray(sizes, dtype=float)
     if np.any(sizes <= 0) or sizes.sum() > 1 + 1e-9:
@@ -128,7 +206,7 @@ def unpaired_split(y, *, sizes, labels_per_class=None, random_state=None):
     parts = [np.sort(np.asarray(part, dtype=np.int64)) for part in parts]
     if labels_per_class is None:
         return parts
-    y_partial = y[parts[1]].astype(object if y.dtype.kind in "OUS" else y.dtype)
+    y_partial = y[parts[labelled_part]].astype(object if y.dtype.kind in "OUS" else y.dtype)
     keep = np.zeros(len(y_partial), dtype=bool)
     for label in np.unique(y_partial):
         rows = np.flatnonzero(y_partial == label)
@@ -171,23 +249,97 @@ def load_mfeat_unpaired(teacher_view, student_view, *, labels_per_class=None, ra
     >>> data.X_teacher.shape, data.X_student.shape, int((data.y_student != -1).sum())
     ((800, 216), (700, 76), 50)
     """
-    data = load_mfeat([teacher_view, student_view])
-    y = data.target
-    (t_rows, s_rows, test_rows), y_student = unpaired_split(
-        y,
-        sizes=[0.4, 0.35, 0.25],
-        labels_per_class=labels_per_class or len(y),
-        random_state=random_state,
+    if teacher_view not in MFEAT_VIEWS or student_view not in MFEAT_VIEWS:
+        raise ValueError(
+            f"Unknown mfeat view(s) {teacher_view!r}, {student_view!r}; choose among "
+            f"{sorted(MFEAT_VIEWS)}, or use load_unpaired for the other data sources."
+        )
+    return load_unpaired(
+        teacher_view, student_view, labels_per_class=labels_per_class, random_state=random_state
     )
-    teacher, student = data.views[teacher_view], data.views[student_view]
+
+
+def load_unpaired(teacher, student, *, labels_per_class=None, random_state=None):
+    """An unpaired distillation problem from two data sources, ready to fit.
+
+    Two mfeat views (the same digits seen twice) are made unpaired as in
+    :func:`load_mfeat_unpaired`: 40% of the digits go to the teacher, 35% to
+    the student's training set and 25% to its test set. Two different data
+    sets (say ``"digits"`` images teaching ``"speech"``) share no sample to
+    begin with: the teacher gets 80% of its data set (the other 20% measure
+    its own accuracy), the student 60% of its data set for training and 40%
+    for testing.
+
+    Parameters
+    ----------
+    teacher, student : str
+        Data sources among :data:`SOURCES`, different from each other.
+    labels_per_class : int, default=None
+        Labelled student training rows per class; the others get ``-1``.
+        ``None`` labels every row; ``0`` labels none.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the splits and the choice of labelled rows.
+
+    Returns
+    -------
+    data : :class:`~sklearn.utils.Bunch`
+        ``X_teacher``, ``y_teacher``; ``X_student``, ``y_student`` (int64,
+        ``-1`` for unlabelled rows) and ``y_student_true`` (the hidden
+        labels, for evaluation only); ``X_test``, ``y_test``;
+        ``X_teacher_test``, ``y_teacher_test``: held-out rows of the
+        teacher's source, for its own accuracy; ``X_student_paired``: the
+        teacher-source view of the student training digits where such pairs
+        exist (two mfeat views), else ``None``. Unpaired methods must not use
+        it (paired baselines only).
+
+    Examples
+    --------
+    >>> from skcmkd.datasets import load_unpaired
+    >>> data = load_unpaired("digits", "speech", labels_per_class=5, random_state=0)
+    >>> data.X_teacher.shape, data.X_student.shape, int((data.y_student != -1).sum())
+    ((1438, 64), (1200, 120), 50)
+    >>> data.X_student_paired is None
+    True
+    """
+    if teacher == student:
+        raise ValueError(f"teacher and student are both {teacher!r}; choose two sources.")
+    if labels_per_class is not None and labels_per_class < 0:
+        raise ValueError(f"labels_per_class must be >= 0 or None, got {labels_per_class}.")
+    X_t, y_t = _load_source(teacher)
+    X_s, y_s = _load_source(student)
+    n_labels = len(y_s) if labels_per_class is None else labels_per_class
+    if teacher in MFEAT_VIEWS and student in MFEAT_VIEWS:
+        (t_rows, s_rows, test_rows), y_student = unpaired_split(
+            y_s, sizes=[0.4, 0.35, 0.25], labels_per_class=n_labels, random_state=random_state
+        )
+        return Bunch(
+            X_teacher=X_t[t_rows],
+            y_teacher=y_t[t_rows],
+            X_student=X_s[s_rows],
+            y_student=y_student.astype(np.int64),
+            y_student_true=y_s[s_rows],
+            X_test=X_s[test_rows],
+            y_test=y_s[test_rows],
+            X_teacher_test=X_t[test_rows],
+            y_teacher_test=y_t[test_rows],
+            X_student_paired=X_t[s_rows],
+            X_test_paired=X_t[test_rows],
+        )
+    rng = check_random_state(random_state)
+    t_rows, t_test = unpaired_split(y_t, sizes=[0.8, 0.2], random_state=rng)
+    (s_rows, test_rows), y_student = unpaired_split(
+        y_s, sizes=[0.6, 0.4], labels_per_class=n_labels, labelled_part=0, random_state=rng
+    )
     return Bunch(
-        X_teacher=teacher[t_rows],
-        y_teacher=y[t_rows],
-        X_student=student[s_rows],
+        X_teacher=X_t[t_rows],
+        y_teacher=y_t[t_rows],
+        X_student=X_s[s_rows],
         y_student=y_student.astype(np.int64),
-        y_student_true=y[s_rows],
-        X_test=student[test_rows],
-        y_test=y[test_rows],
-        X_student_paired=teacher[s_rows],
-        X_test_paired=teacher[test_rows],
+        y_student_true=y_s[s_rows],
+        X_test=X_s[test_rows],
+        y_test=y_s[test_rows],
+        X_teacher_test=X_t[t_test],
+        y_teacher_test=y_t[t_test],
+        X_student_paired=None,
+        X_test_paired=None,
     )

@@ -1,7 +1,14 @@
 import numpy as np
 import pytest
 
-from skcmkd.datasets import MFEAT_VIEWS, load_mfeat, unpaired_split
+from skcmkd.datasets import (
+    MFEAT_VIEWS,
+    load_mfeat,
+    load_mfeat_unpaired,
+    load_spoken_digits,
+    load_unpaired,
+    unpaired_split,
+)
 
 
 def test_load_mfeat_all_views_have_documented_widths():
@@ -52,3 +59,40 @@ def test_unpaired_split_keeps_labels_per_class():
 def test_unpaired_split_rejects_sizes_over_one():
     with pytest.raises(ValueError, match="sum to at most 1"):
         unpaired_split(np.zeros(10), sizes=[0.8, 0.5])
+
+
+def test_load_spoken_digits_shape_and_classes():
+    data = load_spoken_digits()
+    assert data.data.shape == (2000, 120)
+    assert np.array_equal(np.bincount(data.target), np.full(10, 200))
+    assert "espeak-ng" in data.DESCR
+
+
+@pytest.mark.parametrize("teacher, student", [("digits", "speech"), ("speech", "digits")])
+def test_load_unpaired_across_data_sets_has_no_pairs(teacher, student):
+    data = load_unpaired(teacher, student, labels_per_class=5, random_state=0)
+    assert data.X_student_paired is None
+    assert int((data.y_student != -1).sum()) == 50
+    labelled = data.y_student != -1
+    assert np.array_equal(data.y_student[labelled], data.y_student_true[labelled])
+    # student train and test are disjoint parts of the student's data set
+    assert len(data.X_student) + len(data.X_test) == (2000 if student == "speech" else 1797)
+
+
+def test_load_unpaired_same_mfeat_split_as_load_mfeat_unpaired():
+    a = load_unpaired("fac", "fou", labels_per_class=5, random_state=3)
+    b = load_mfeat_unpaired("fac", "fou", labels_per_class=5, random_state=3)
+    for key in ("X_teacher", "X_student", "y_student", "X_test", "X_student_paired"):
+        assert np.array_equal(a[key], b[key])
+
+
+def test_zero_labels_per_class_labels_no_row():
+    data = load_mfeat_unpaired("fac", "fou", labels_per_class=0, random_state=0)
+    assert (data.y_student == -1).all()
+
+
+def test_load_unpaired_rejects_unknown_or_same_source():
+    with pytest.raises(ValueError, match="Unknown data source"):
+        load_unpaired("digits", "audio")
+    with pytest.raises(ValueError, match="choose two sources"):
+        load_unpaired("speech", "speech")
