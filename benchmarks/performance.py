@@ -66,7 +66,8 @@ def _epoch_seconds(model):
 
 def epoch_ratios(batch_sizes, n_student, n_bank, rounds, epochs):
     X, y, bank, y_bank = make_data(n_student, n_bank)
-    teacher = CrossModalDistiller("precomputed", random_state=0).set_teacher(bank, y_bank).teacher
+    teacher = CrossModalDistiller(random_state=0).set_teacher(bank, y_bank, encoder="precomputed")
+    teacher = teacher.teacher
     # plain: no teacher and no term on the unlabelled rows (labelled rows only)
     configs = {
         "plain": dict(teacher=None, neighbor_weight=0.0),
@@ -78,7 +79,6 @@ def epoch_ratios(batch_sizes, n_student, n_bank, rounds, epochs):
         for _ in range(rounds):
             for name, params in configs.items():
                 model = CrossModalDistiller(
-                    "precomputed",
                     teacher=teacher,
                     batch_size=batch,
                     max_epochs=epochs,
@@ -105,28 +105,28 @@ def _timed(function, repeat):
 def step_costs(batch, n_bank, repeat):
     """Capture one real step's embeddings, then time ours and POT's on them."""
     X, y, bank, y_bank = make_data(max(4 * batch, 2048), n_bank)
-    model = CrossModalDistiller("precomputed", batch_size=batch, max_epochs=3, random_state=0)
-    model.set_teacher(bank, y_bank).fit(X, y)
-    net = model.net_
-    module = net.module_.train()
+    model = CrossModalDistiller(batch_size=batch, max_epochs=3, random_state=0)
+    model.set_teacher(bank, y_bank, encoder="precomputed").fit(X, y)
+    module = model.net_.module_.train()
+    criterion = model.net_.criterion_
+    criterion.epoch = criterion.warmup_epochs  # past the warm-up: full weights
     X_batch = torch.from_numpy(model.scaler_.transform(X[:batch]).astype(np.float32))
     y_batch = torch.from_numpy(y[:batch]).long()
-    logits, z = module(X_batch)
 
     captured = {}
-    import skcmkd._net as net_module
+    import skcmkd._criterion as criterion_module
 
-    original = net_module.feature_alignment
+    original = criterion_module.feature_alignment
 
     def capture(z_s, z_t, **kwargs):
         captured.update(z_s=z_s.detach(), z_t=z_t.detach(), b=kwargs["b"].detach())
         return original(z_s, z_t, **kwargs)
 
-    net_module.feature_alignment = capture
+    criterion_module.feature_alignment = capture
     try:
-        net.alignment_terms(logits, z, y_batch)
+        criterion(module(X_batch), y_batch)
     finally:
-        net_module.feature_alignment = original
+        criterion_module.feature_alignment = original
     z_s, z_t, b = captured["z_s"], captured["z_t"], captured["b"]
     a = torch.full((len(z_s),), 1.0 / len(z_s))
     M = ot.dist(z_s, z_t)
@@ -145,9 +145,7 @@ def step_costs(batch, n_bank, repeat):
         torch.nn.functional.cross_entropy(logits, y_batch.clamp_min(0)).backward()
 
     def whole_step():
-        logits, z = module(X_batch)
-        fa, la = net.alignment_terms(logits, z, y_batch)
-        (torch.nn.functional.cross_entropy(logits, y_batch.clamp_min(0)) + fa + la).backward()
+        criterion(module(X_batch), y_batch).backward()
 
     def pot_sinkhorn_autograd():
         zs = z_s.clone().requires_grad_(True)
@@ -177,7 +175,9 @@ def step_costs(batch, n_bank, repeat):
         "POT sliced_wasserstein_distance, autograd": _timed(pot_sliced_autograd, repeat),
         "ours sliced": _timed(ours("sliced"), repeat),
         "student forward + cross-entropy backward (no alignment)": _timed(plain_step, repeat),
-        "the same + alignment with emd (teacher draw, both terms)": _timed(whole_step, repeat),
+        "the same + alignment with emd (the criterion: teacher draw, head, transport)": _timed(
+            whole_step, repeat
+        ),
     }
 
 
@@ -215,14 +215,12 @@ def _probe(n_student, n_bank, mode, latent, epochs):
             for i in range(0, n_bank, 65536):  # no float64 temporary of the whole bank
                 bank[i : i + 65536] = rng.standard_normal((min(65536, n_bank - i), latent))
     before = _peak_rss_mib()
-    model = CrossModalDistiller(
-        "precomputed", batch_size=256, max_epochs=epochs, warmup_epochs=0, random_state=0
-    )
+    model = CrossModalDistiller(batch_size=256, max_epochs=epochs, warmup_epochs=0, random_state=0)
     if mode == "plain":
         model.set_params(neighbor_weight=0.0)
     start = time.perf_counter()
     if bank is not None:
-        model.set_teacher(bank, y_bank)
+        model.set_teacher(bank, y_bank, encoder="precomputed")
     set_teacher = time.perf_counter() - start
     model.fit(X, y)
     peak = _peak_rss_mib()
@@ -310,8 +308,8 @@ def scaling(bank_sizes, student_sizes, latent, epochs):
 
 def predict_throughput(n_rows, rounds):
     X, y, bank, y_bank = make_data(2048, 10_000)
-    model = CrossModalDistiller("precomputed", max_epochs=2, random_state=0)
-    model.set_teacher(bank, y_bank).fit(X, y)
+    model = CrossModalDistiller(max_epochs=2, random_state=0)
+    model.set_teacher(bank, y_bank, encoder="precomputed").fit(X, y)
     X_new = np.random.RandomState(2).randn(n_rows, N_FEATURES)
     seconds = [_timed(lambda: model.predict(X_new), 1) for _ in range(rounds)]
     return n_rows / float(np.median(seconds))
@@ -392,8 +390,9 @@ Embeddings captured from one training step of a fitted model (student batch x
 teacher batch). "Bare POT" is the call alone on the same matrix, without
 autograd; "ours" is `skcmkd.alignment.feature_alignment` with its gradient;
 the last two rows are the student's own forward and backward without and with
-everything the alignment adds (teacher draw, teacher head, label-aware cost,
-both terms).
+everything the alignment adds (the distillation criterion: teacher draw,
+teacher head, label-aware cost, transport; label alignment has weight 0 and
+is not computed).
 
 {_table(["sizes", "what", "time per call"], step_rows)}
 

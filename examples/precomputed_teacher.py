@@ -4,7 +4,7 @@ A teacher you already ran: precomputed embeddings, memory-mapped
 
 Often the teacher is a large model (an image encoder, a sentence encoder)
 that you ran once over its data set and whose embeddings sit on disk. Pass
-them with ``teacher_encoder="precomputed"``: skcmkd fits only a linear head on
+them with ``set_teacher(..., encoder="precomputed")``: skcmkd fits only a linear head on
 them and aligns the student into that embedding space. A ``.npy`` file opened
 with ``np.load(mmap_mode="r")`` is used in place, not copied.
 
@@ -39,7 +39,8 @@ np.save(directory / "teacher_labels.npy", data.y_teacher)
 # %%
 embeddings = np.load(directory / "teacher_embeddings.npy", mmap_mode="r")
 labels = np.load(directory / "teacher_labels.npy")
-distiller = CrossModalDistiller("precomputed", random_state=0).set_teacher(embeddings, labels)
+distiller = CrossModalDistiller(random_state=0)
+distiller.set_teacher(embeddings, labels, encoder="precomputed")
 print(distiller.teacher)
 print("bank shares the file's memory:", np.shares_memory(distiller.teacher.bank_, embeddings))
 

@@ -14,6 +14,7 @@ from sklearn.model_selection import GridSearchCV
 
 from skcmkd import CrossModalDistiller
 from skcmkd.datasets import load_mfeat, unpaired_split
+from skcmkd.model_selection import LabelledStratifiedKFold
 
 data = load_mfeat(["fac", "fou"])
 (teacher_rows, student_rows, test_rows), y_student = unpaired_split(
@@ -40,15 +41,27 @@ print(f"student alone:     {alone.score(X_test, y_test):.3f}")
 print(f"distilled student: {distiller.score(X_test, y_test):.3f}")
 
 # %%
+# Before training, ``fit`` checked the two assumptions the alignment rests on
+# and set its weights from them: do rows that lie close in the student's input
+# space share a class (``unlabelled_trust_``, 1 keeps the alignment at full
+# weight, 0 trains as the student alone), and do the student's labelled rows
+# confirm the teacher's class relations (``teacher_relations_``, the share of
+# the teacher's class arrangement kept; the rest is evened out).
+
+# %%
+print("checks:", distiller.checks_)
+print(f"trust {distiller.unlabelled_trust_:.2f}, relations {distiller.teacher_relations_:.2f}")
+
+# %%
 # The loss terms are in the skorch history, one value per epoch: cross-entropy,
-# feature alignment, label alignment (measured, weight 0 by default) and
-# neighbour consistency.
+# feature alignment and neighbour consistency (label alignment has weight 0
+# by default, and a term of weight 0 is not computed).
 
 # %%
 history = distiller.history_
 for epoch in (0, 9, len(history) - 1):
     row = history[epoch]
-    terms = "  ".join(f"{name} {row[name]:.3f}" for name in ("ce", "fa", "la", "nc"))
+    terms = "  ".join(f"{name} {row[name]:.3f}" for name in ("ce", "fa", "nc"))
     print(f"epoch {epoch + 1:3d}: {terms}")
 
 # %%
@@ -56,14 +69,16 @@ for epoch in (0, 9, len(history) - 1):
 # -----------------------------------
 #
 # Every candidate is a clone that shares the fitted teacher: the teacher is
-# trained once, not once per candidate and fold. The search runs on the
-# partly labelled student data as it is: the training folds keep their
-# unlabelled rows for the alignment, and ``score`` skips rows labelled -1, so
-# each fold is scored on its labelled rows.
+# trained once, not once per candidate and fold. ``LabelledStratifiedKFold``
+# folds the labelled rows only: every unlabelled row stays in every training
+# fold for the alignment, and no validation fold holds a row labelled -1, so
+# any ``scoring=`` is right.
 
 # %%
 search = GridSearchCV(
-    distiller.set_params(max_epochs=30), {"feature_weight": [0.0, 1.0, 5.0]}, cv=3
+    distiller.set_params(max_epochs=30),
+    {"feature_weight": [0.0, 1.0, 5.0]},
+    cv=LabelledStratifiedKFold(3, random_state=0),
 )
 search.fit(X_student, y_student)
 print("best feature_weight:", search.best_params_["feature_weight"])

@@ -5,7 +5,7 @@ from ._show_versions import show_versions
 from ._teacher import Teacher
 from .persistence import load_model, save_model
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 __all__ = [
     "CrossModalDistiller",

@@ -5,12 +5,24 @@ import sys
 import time
 
 import numpy as np
+import torch
+from joblib import Parallel, delayed
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from . import CrossModalDistiller
-from .datasets import MFEAT_VIEWS, load_mfeat_unpaired
+from .controls import noise_teacher_data
+from .datasets import SOURCES, load_unpaired
+
+#: The demo's rows, in order.
+RUNS = (
+    "LogisticRegression, labelled rows",
+    "student alone",
+    "skcmkd, no teacher",
+    "skcmkd, teacher of labelled noise",
+    "skcmkd, real teacher",
+)
 
 
 def _print_table(rows, headers):
@@ -22,93 +34,92 @@ def _print_table(rows, headers):
         print(line.format(*row))
 
 
-def _demo_run(args, seed, verbose):
-    """One unpaired split: the student-view models, scored on held-out rows."""
-    data = load_mfeat_unpaired(
-        args.teacher_view,
-        args.student_view,
-        labels_per_class=args.labels_per_class,
-        random_state=seed,
+def _demo_split(args, seed):
+    """One unpaired split: every run, scored on held-out student rows."""
+    torch.set_num_threads(1)  # one split per core
+    data = load_unpaired(
+        args.teacher, args.student, labels_per_class=args.labels_per_class, random_state=seed
     )
-    X_student, y_student, X_test, y_test = data.X_student, data.y_student, data.X_test, data.y_test
-    labelled = y_student != -1
-    if verbose:
-        print(
-            f"Seed {seed}: teacher view {args.teacher_view!r} on {len(data.y_teacher)} digits; "
-            f"student view {args.student_view!r} on {len(y_student)} other digits "
-            f"({labelled.sum()} labelled, {(~labelled).sum()} unlabelled); "
-            f"{len(y_test)} held-out student digits. No digit is on both sides."
-        )
+    X, y, X_test, y_test = data.X_student, data.y_student, data.X_test, data.y_test
+    labelled = y != -1
+    verbose = args.verbose if seed == args.seed else 0
     params = dict(max_epochs=args.max_epochs, random_state=seed, verbose=verbose)
-    scores = {}
+    teacher_args = dict(max_epochs=args.max_epochs, verbose=verbose)
     baseline = make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000))
-    baseline.fit(X_student[labelled], y_student[labelled])
-    scores["LogisticRegression, labelled rows"] = baseline.score(X_test, y_test)
-
-    if verbose:
-        print("\n[1/4] student alone (the same net, no teacher, labelled rows only)")
-    alone = CrossModalDistiller(neighbor_weight=0.0, **params).fit(X_student, y_student)
-    scores["student alone"] = alone.score(X_test, y_test)
-
-    if verbose:
-        print("\n[2/4] the defaults with the teacher off (neighbour consistency only)")
-    teacher_off = CrossModalDistiller(**params).fit(X_student, y_student)
-    scores["teacher off"] = teacher_off.score(X_test, y_test)
-
-    if verbose:
-        print(f"\n[3/4] teacher on view {args.teacher_view!r}")
-    distiller = CrossModalDistiller(**params, teacher_max_epochs=args.max_epochs)
-    distiller.set_teacher(data.X_teacher, data.y_teacher)
-    scores["(teacher, on its own view)"] = np.mean(
-        distiller.teacher.predict(data.X_test_paired) == y_test
+    scores = {RUNS[0]: baseline.fit(X[labelled], y[labelled]).score(X_test, y_test)}
+    scores[RUNS[1]] = (
+        CrossModalDistiller(neighbor_weight=0.0, **params).fit(X, y).score(X_test, y_test)
     )
-
-    if verbose:
-        print("\n[4/4] distilled student (alignment to the teacher)")
-    distiller.fit(X_student, y_student)
-    scores["distilled student"] = distiller.score(X_test, y_test)
-    last = distiller.history_[-1]
-    print(
-        f"seed {seed}: student alone {scores['student alone']:.3f}, distilled "
-        f"{scores['distilled student']:.3f} (last epoch: cross-entropy {last['ce']:.3f}, "
-        f"feature alignment {last['fa']:.3f}, label alignment {last['la']:.3f}, "
-        f"neighbour consistency {last['nc']:.3f})"
+    scores[RUNS[2]] = CrossModalDistiller(**params).fit(X, y).score(X_test, y_test)
+    noise = noise_teacher_data(data.y_teacher, random_state=1000 + seed)
+    control = CrossModalDistiller(**params).set_teacher(noise, data.y_teacher, **teacher_args)
+    scores[RUNS[3]] = control.fit(X, y).score(X_test, y_test)
+    distiller = CrossModalDistiller(**params).set_teacher(
+        data.X_teacher, data.y_teacher, **teacher_args
     )
-    return scores
+    scores[RUNS[4]] = distiller.fit(X, y).score(X_test, y_test)
+    teacher_accuracy = np.mean(
+        distiller.teacher.predict(data.X_teacher_test) == data.y_teacher_test
+    )
+    facts = dict(
+        n_labelled=int(labelled.sum()),
+        n_unlabelled=int((~labelled).sum()),
+        n_teacher=len(data.y_teacher),
+        teacher_accuracy=teacher_accuracy,
+        trust=distiller.unlabelled_trust_,
+        relations=distiller.teacher_relations_,
+    )
+    return seed, scores, facts
 
 
 def demo(args):
-    """Unpaired distillation on the bundled UCI Multiple Features views."""
+    """Unpaired distillation on the bundled data: the comparison, split by split."""
     start = time.perf_counter()
-    runs = []
-    for i, seed in enumerate(range(args.seed, args.seed + args.seeds)):
-        runs.append(_demo_run(args, seed, verbose=args.verbose if i == 0 else 0))
-        elapsed = time.perf_counter() - start
-        print(
-            f"  [{i + 1}/{args.seeds} splits, {elapsed:.0f} s, about "
-            f"{elapsed / (i + 1) * (args.seeds - i - 1):.0f} s left]"
-        )
+    seeds = range(args.seed, args.seed + args.seeds)
     print(
-        f"\nUCI Multiple Features, teacher view {args.teacher_view!r} -> student view "
-        f"{args.student_view!r}, {args.labels_per_class} labels per class, "
-        f"{args.seeds} unpaired splits (seeds {args.seed}..{args.seed + args.seeds - 1}).\n"
+        f"Teacher {args.teacher!r} ({SOURCES[args.teacher]}) -> student {args.student!r} "
+        f"({SOURCES[args.student]}), {args.labels_per_class} labels per class, "
+        f"{args.seeds} unpaired splits; no sample is on both sides."
     )
+    jobs = (delayed(_demo_split)(args, seed) for seed in seeds)
+    runs = {}
+    for done, (seed, scores, facts) in enumerate(
+        Parallel(n_jobs=args.n_jobs, return_as="generator_unordered")(jobs), start=1
+    ):
+        runs[seed] = scores
+        relations = "-" if facts["relations"] is None else f"{facts['relations']:.2f}"
+        print(
+            f"split {seed}: alone {scores[RUNS[1]]:.3f}, logistic {scores[RUNS[0]]:.3f}, "
+            f"no teacher {scores[RUNS[2]]:.3f}, noise teacher {scores[RUNS[3]]:.3f}, "
+            f"real teacher {scores[RUNS[4]]:.3f} (trust {facts['trust']:.2f}, relations "
+            f"{relations}; {facts['n_labelled']} labelled, {facts['n_unlabelled']} unlabelled "
+            f"rows; teacher {facts['teacher_accuracy']:.3f} on its own data) "
+            f"[{done}/{args.seeds}, {time.perf_counter() - start:.0f} s]",
+            flush=True,
+        )
+    runs = [runs[seed] for seed in seeds]
+    print()
     rows = []
-    for name in runs[0]:
-        values = np.array([run[name] for run in runs])
+    for run in RUNS:
+        values = np.array([r[run] for r in runs])
         rows.append(
             (
-                name,
+                run,
                 f"{values.mean():.3f} +- {values.std():.3f}",
                 " ".join(f"{v:.3f}" for v in values),
             )
         )
-    _print_table(rows, ("model", "held-out accuracy, mean +- sd", "per split"))
+    _print_table(rows, ("held-out student accuracy", "mean +- sd", "per split"))
     print()
-    for reference in ("student alone", "teacher off"):
-        gains = 100 * np.array([run["distilled student"] - run[reference] for run in runs])
+    real = np.array([r[RUNS[4]] for r in runs])
+    for reference, what in [
+        (RUNS[1], "the student alone"),
+        (RUNS[2], "skcmkd without a teacher"),
+        (RUNS[3], "a teacher of labelled noise (the teacher's own content)"),
+    ]:
+        gains = 100 * (real - np.array([r[reference] for r in runs]))
         print(
-            f"Distillation gain over the {reference}: {gains.mean():+.1f} points on average "
+            f"Real teacher over {what}: {gains.mean():+.1f} points "
             f"({(gains > 0).sum()} of {len(gains)} splits better)."
         )
     print(f"Wall time {time.perf_counter() - start:.0f} s.")
@@ -119,32 +130,21 @@ def main(argv=None):
     parser = argparse.ArgumentParser(prog="skcmkd", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     demo_parser = commands.add_parser(
-        "demo", help="unpaired distillation on the bundled UCI Multiple Features data"
+        "demo", help="unpaired distillation on the bundled data, against its controls"
     )
-    views = sorted(MFEAT_VIEWS)
-    demo_parser.add_argument("--teacher-view", default="fac", choices=views)
-    demo_parser.add_argument("--student-view", default="fou", choices=views)
+    sources = sorted(SOURCES)
+    demo_parser.add_argument("--teacher", default="fac", choices=sources)
+    demo_parser.add_argument("--student", default="fou", choices=sources)
     demo_parser.add_argument("--labels-per-class", type=int, default=5)
     demo_parser.add_argument("--max-epochs", type=int, default=100)
     demo_parser.add_argument("--seed", type=int, default=0, help="first seed")
     demo_parser.add_argument("--seeds", type=int, default=5, help="number of splits")
-    demo_parser.add_argument("--verbose", type=int, default=1, help="1: per-epoch lines")
-    bench_parser = commands.add_parser(
-        "benchmark", help="the unpaired accuracy benchmark (writes docs/benchmarks.md)"
-    )
-    bench_parser.add_argument("--quick", action="store_true", help="one pair, two seeds")
-    bench_parser.add_argument("--out", default="docs", help="folder for the page and plot")
-    bench_parser.add_argument("--n-jobs", type=int, default=2)
-    bench_parser.add_argument(
-        "--from-csv", help="re-render the page and plot from a saved benchmarks.csv"
+    demo_parser.add_argument("--n-jobs", type=int, default=2, help="splits fitted at once")
+    demo_parser.add_argument(
+        "--verbose", type=int, default=0, help="1: skorch's per-epoch tables of the first split"
     )
     args = parser.parse_args(argv)
-    if args.command == "demo":
-        demo(args)
-    else:
-        from .benchmark import main as benchmark
-
-        benchmark(quick=args.quick, out=args.out, n_jobs=args.n_jobs, from_csv=args.from_csv)
+    demo(args)
     return 0
 
 

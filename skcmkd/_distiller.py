@@ -10,50 +10,39 @@ from sklearn.base import (
     ClassifierMixin,
     ClassNamePrefixFeaturesOutMixin,
     TransformerMixin,
-    _fit_context,
 )
 from sklearn.metrics import accuracy_score
 from sklearn.neighbors import NearestNeighbors
-from sklearn.utils import TransformerTags, check_array
-from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
+from sklearn.utils import TransformerTags
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
+from sklearn.utils.validation import check_is_fitted, column_or_1d
 from skorch.callbacks import ProgressBar
 from torch import nn
 
+from ._compat import Interval, StrOptions, _fit_context, validate_data
 from ._inputs import (
+    check_device,
     check_features,
     check_features_and_labels,
     check_labels,
     check_lengths,
+    check_teacher_data,
     input_scaler,
+    labelled_mask,
     naming_input,
 )
-from ._net import DistillerNet
+from ._net import StudentRows, build_student, make_net
 from ._teacher import TEACHER_KINDS, Teacher, fit_teacher, torch_seed
 from .alignment import SOLVERS, class_priors
+from .assumptions import check_clusters, relation_agreement_codes, relations_from_agreement
 from .exceptions import InconsistentVersionWarning, NonFiniteLossError
-from .modules import EncoderClassifier, MLPEncoder
+from .model_selection import check_scoring_of_unlabelled
 
 __all__ = ["CrossModalDistiller"]
 
 # Keyword arguments routed, skorch-style, to the student encoder and optimizer.
 _ROUTED_PREFIXES = ("module__", "optimizer__")
 _PREDICT_CHUNK = 65536
-
-
-def _labelled_mask(y):
-    """``True`` where ``y`` holds a label, ``False`` where it holds ``-1``.
-
-    Numeric labels use ``-1`` for unlabelled rows (scikit-learn's
-    semi-supervised convention); with string labels pass an object array in
-    which unlabelled rows hold the integer ``-1``.
-    """
-    if y.dtype.kind in "iuf":
-        return y != -1
-    if y.dtype.kind == "O":
-        return np.array([not (isinstance(v, numbers.Number) and v == -1) for v in y], dtype=bool)
-    return np.ones(len(y), dtype=bool)
 
 
 class CrossModalDistiller(
@@ -71,66 +60,69 @@ class CrossModalDistiller(
 
         \mathrm{CE}(\text{labelled rows})
         + \lambda_F\, W\big(\hat D_S(z, y), \hat D_T(z, y)\big)
-        + \lambda_L\, \mathrm{KL}\big(q(\cdot \mid z) \,\|\, p_S(\cdot \mid z)\big),
+        + \lambda_L\, \mathrm{KL}\big(q(\cdot \mid z) \,\|\, p_S(\cdot \mid z)\big)
+        + \lambda_N\, NC,
 
     the two alignment terms of the bound
     :math:`\varepsilon_S \le \varepsilon_T + \tau\,FA + LA` (see the theory
-    page). Without a teacher (:meth:`set_teacher` never called) it trains the
-    same student net on the labelled rows alone.
+    page) and a neighbour-consistency term on the unlabelled rows. Without a
+    teacher (:meth:`set_teacher` never called) the feature and label terms
+    are off.
+
+    Every term that draws on the unlabelled rows is spent in proportion to
+    their share and to ``unlabelled_trust_``, which the default measures
+    before training from the labelled rows (do input-space neighbours share
+    a class?). Where they do not, the student trains as it would alone.
 
     Parameters
     ----------
-    teacher_encoder : {"mlp", "precomputed"}, fitted transformer or torch.nn.Module, default="mlp"
-        How :meth:`set_teacher` builds the teacher. ``"mlp"``: a small MLP
-        encoder into a ``latent_dim``-dimensional space plus a linear head,
-        trained by cross-entropy on the teacher data. ``"precomputed"``: the
-        teacher data already are embeddings (from CLIP, a sentence encoder,
-        any model); only the head is fitted. A fitted scikit-learn
-        transformer or a torch module: its output is the latent space; only
-        the head is fitted (a scikit-learn encoder is cloned unfitted by
-        :func:`~sklearn.base.clone`: wrap it in
-        :class:`~sklearn.frozen.FrozenEstimator` if clones must call
-        :meth:`set_teacher` again). Read by :meth:`set_teacher` only.
     teacher : Teacher, default=None
         The fitted teacher, set by :meth:`set_teacher`. Cloning keeps the
         very same object, so grid searches fit the teacher once.
     feature_weight : float, default=5.0
-        :math:`\lambda_F`, weight of feature alignment, applied in
-        proportion to the share of unlabelled student rows: a fully labelled
-        student trains as the student alone (aligning then cost accuracy on
-        mfeat), one with 5 labels per class gets nearly all of it. 5 did
-        better than 1 and 2 in the probe of ``docs/probe_defaults.md``.
+        :math:`\lambda_F`, weight of feature alignment: the exact transport
+        cost between the batch of student embeddings and teacher embeddings
+        drawn from the bank, on the label-aware cost of ``label_cost``.
+        Multiplied by the share of unlabelled student rows (a fully labelled
+        student trains as the student alone) and by ``unlabelled_trust_``.
     neighbor_weight : float, default=200.0
-        Weight of neighbour consistency, applied, like ``feature_weight``,
-        in proportion to the share of unlabelled rows (a fully labelled
-        student does not use it): each row's embedding is pulled towards
-        that of one of its ``n_neighbors`` nearest neighbours in the
-        (standardised) student input space, in units of the teacher bank's
-        mean squared distance (:func:`skcmkd.alignment.neighbor_consistency`). Feature alignment
-        moves the unlabelled rows into the teacher's class clusters; this
-        term makes rows that look alike to the student move together, so
-        that the clusters they land in follow the student's own geometry
-        (the labelled rows and their neighbours). It uses no teacher, so the
-        benchmark also reports it with the teacher switched off. Neighbours
-        start close, so the term is small and its weight large; 200 was
-        chosen from 2 to 500 in ``docs/probe_defaults.md``.
+        :math:`\lambda_N`, weight of neighbour consistency
+        (:func:`skcmkd.alignment.neighbor_consistency`): each row's embedding
+        is pulled towards that of one of its ``n_neighbors`` nearest
+        neighbours in the standardised student inputs, in units of the
+        teacher bank's mean squared distance, so that rows that look alike
+        to the student move together into the teacher's clusters. It uses
+        no teacher. Multiplied, like ``feature_weight``, by the share of
+        unlabelled rows and by ``unlabelled_trust_``. Neighbours start close,
+        so the term is small and its weight large.
     n_neighbors : int, default=5
         Neighbours per row for ``neighbor_weight``, found once per
         :meth:`fit` with :class:`~sklearn.neighbors.NearestNeighbors`.
     label_weight : float, default=0.0
-        :math:`\lambda_L`, weight of label alignment. Off by default: in the
-        benchmark (``docs/benchmarks.md``, 5 labels per class) label
-        alignment at weight 1 lowered the mean accuracy by 3.4 points when
-        added to feature alignment and by 20 points on its own (hard and
-        sharpened targets did no better in exploratory runs). It is still
-        recorded in the history as a diagnostic.
+        :math:`\lambda_L`, weight of label alignment: the KL divergence from
+        the teacher head at the student's embedding to the student's
+        prediction, on every row. Multiplied by ``unlabelled_trust_``. Off
+        by default: it lowered accuracy in the benchmark's ablations.
+    unlabelled_trust : "auto" or float in [0, 1], default="auto"
+        Factor on the three alignment weights. ``"auto"`` measures, before
+        training, whether the labelled rows' classes spread along the
+        input-space neighbour graph about as well as a linear model predicts
+        them (:func:`skcmkd.assumptions.check_clusters`); where they do not
+        (neighbours share a voice, a sensor, a noise level rather than a
+        class), the factor falls to 0 and the student trains as alone. ``1``
+        trusts the unlabelled rows without checking.
+    teacher_relations : "auto" or float in [0, 1], default="auto"
+        How much of the teacher's arrangement of its classes (which lie
+        close, which far) the student is aligned to; the rest is evened out
+        to equidistant class means, each class keeping its shape
+        (:meth:`skcmkd.Teacher.target`). ``"auto"`` keeps as much as the
+        labelled student rows confirm: the rank correlation between the
+        distances of their class means and those of the teacher's
+        (:func:`skcmkd.assumptions.relation_agreement`).
     solver : {"emd", "sinkhorn", "sliced"}, default="emd"
         Optimal-transport solver of feature alignment (see
-        :func:`skcmkd.alignment.feature_alignment`). Exact EMD is the default:
-        at minibatch sizes it costs little, is exact, and has no
-        regularisation to tune. In the benchmark Sinkhorn was 0.7 points
-        better on average at several times the time per step; sliced lost
-        the gain.
+        :func:`skcmkd.alignment.feature_alignment`). Exact EMD: cheap at
+        minibatch sizes, exact, and nothing to tune.
     reg : float, default=0.05
         Entropic regularisation of ``solver="sinkhorn"``, relative to the
         normalised cost.
@@ -150,28 +142,27 @@ class CrossModalDistiller(
         :math:`\pi_S` estimated from the labelled student rows, and weights
         the teacher batch of feature alignment by the same ratio.
     warmup_epochs : int, default=10
-        The alignment and neighbour weights grow linearly from 0 to their
-        value over the first ``warmup_epochs`` epochs: compared with an
-        untrained encoder the alignment terms are noise, and a strong
-        neighbour term alone would collapse its embeddings.
-    teacher_batch_size : int, default=256
+        The alignment and neighbour weights grow linearly over the first
+        ``warmup_epochs`` epochs, from ``1 / warmup_epochs`` of their value
+        in the first epoch to all of it: compared with an untrained encoder
+        the alignment terms are noise, and a strong neighbour term alone
+        would collapse its embeddings.
+    teacher_batch_size : int or None, default=256
         Teacher embeddings drawn from the bank per step (with replacement);
-        ``None`` uses ``batch_size``. More teacher points than student rows
-        lower the noise of minibatch transport, whose class proportions
-        differ from batch to batch (+1 point in the probe, see
-        ``docs/design.md``).
+        ``None`` draws as many as the step has student rows. More teacher
+        points than student rows lower the noise of minibatch transport,
+        whose class proportions differ from batch to batch.
     head_init : {"auto", "random", "teacher"}, default="auto"
         Start of the student's own head: a copy of the teacher's head, or
         random as for the student alone. ``"auto"`` copies the teacher's
-        head when some student rows are unlabelled, since feature alignment
-        then pulls the student into the teacher's latent space where that
-        head fits, and starts at random when every row is labelled, where
-        alignment is off and a fully labelled student trains exactly as the
+        head when feature alignment is on (it pulls the student into the
+        teacher's latent space, where that head fits), and starts at random
+        otherwise, so that a student without alignment trains exactly as the
         student alone.
     latent_dim : int, default=32
-        Width of the latent space of the ``"mlp"`` teacher and of a student
-        trained without a teacher. With a teacher the student uses the
-        teacher's latent space.
+        Width of the latent space of a student trained without a teacher,
+        and the default width of :meth:`set_teacher`'s ``"mlp"`` teacher.
+        With a teacher the student uses the teacher's latent space.
     module : torch.nn.Module class, default=None
         Student encoder; its constructor takes ``n_features`` and
         ``latent_dim`` keywords, and further ones as ``module__<name>``
@@ -194,11 +185,11 @@ class CrossModalDistiller(
     progress_bar : bool, default=False
         Show a progress bar over the batches of each epoch (skorch's
         ``ProgressBar``; needs ``tqdm``, the ``progress`` extra).
-    teacher_max_epochs : int, default=100
-        Epochs of the ``"mlp"`` teacher's training.
     random_state : int, RandomState instance or None, default=None
-        Seeds weight initialisation, shuffling and teacher batches; the
-        user's global random state is left alone.
+        Seeds weight initialisation, shuffling, teacher batches and the
+        checks of ``"auto"`` parameters (and, by default, the teacher that
+        :meth:`set_teacher` fits); the user's global random state is left
+        alone.
     **kwargs
         ``module__<name>`` and ``optimizer__<name>`` parameters.
 
@@ -211,12 +202,22 @@ class CrossModalDistiller(
         Number of student features seen during :meth:`fit`.
     feature_names_in_ : ndarray of shape (n_features,)
         Feature names, when ``X`` has string column names.
+    unlabelled_trust_ : float
+        The factor applied to the alignment weights in this fit.
+    teacher_relations_ : float or None
+        The share of the teacher's class arrangement the student was aligned
+        to; ``None`` without feature or label alignment.
+    checks_ : dict
+        What the ``"auto"`` parameters measured: ``"clusters"`` (a
+        :class:`~skcmkd.assumptions.ClusterCheck` as a dict, or ``None`` if
+        not run) and ``"relation_agreement"`` (a float, or ``None``).
     net_ : skorch.NeuralNet
         The trained student net; its module returns ``(logits, z)``.
     history_ : skorch.History
-        Per-epoch training history, with the loss terms ``"ce"``
-        (cross-entropy), ``"fa"`` (feature alignment) and ``"la"`` (label
-        alignment) next to ``"train_loss"``.
+        Per-epoch training history, with the loss terms that were computed
+        (``"ce"``, cross-entropy; ``"fa"``, feature alignment; ``"la"``,
+        label alignment; ``"nc"``, neighbour consistency) next to
+        ``"train_loss"``.
     scaler_ : Pipeline
         Standardises the student inputs before the net
         (each column divided by its largest absolute value, then
@@ -227,16 +228,15 @@ class CrossModalDistiller(
     --------
     sklearn.semi_supervised.SelfTrainingClassifier : teacher-free use of
         unlabelled rows.
+    skcmkd.model_selection.LabelledStratifiedKFold : cross-validation folds
+        that score labelled rows only.
 
     Notes
     -----
-    Unlabelled rows (``y == -1``) take part in both alignment terms but not
-    in the cross-entropy.
-    Where the theory leaves choices open, this estimator takes: the squared
-    Euclidean cost divided by the teacher bank's mean squared distance, the
-    label-aware joint cost, exact EMD, a detached teacher target in the KL
-    form of label alignment, and a linear warm-up of the alignment weights;
-    the benchmark measures the alternatives.
+    Unlabelled rows (``y == -1``) take part in the alignment terms but not
+    in the cross-entropy. ``docs/design.md`` gives the reasons behind each
+    default, and ``docs/benchmarks.md`` measures them against teachers of
+    labelled noise and with permuted classes.
 
     References
     ----------
@@ -253,18 +253,19 @@ class CrossModalDistiller(
     >>> y_t = rng.randint(0, 2, 60); X_t = rng.randn(60, 4) + 2 * y_t[:, None]
     >>> y_s = rng.randint(0, 2, 40); X_s = rng.randn(40, 3) + 2 * y_s[:, None]
     >>> y_s[10:] = -1  # only ten labelled student rows
-    >>> d = CrossModalDistiller(max_epochs=5, teacher_max_epochs=5, random_state=0)
-    >>> d.set_teacher(X_t, y_t).fit(X_s, y_s).predict(X_s[:3]).shape
+    >>> d = CrossModalDistiller(max_epochs=5, random_state=0)
+    >>> d.set_teacher(X_t, y_t, max_epochs=5).fit(X_s, y_s).predict(X_s[:3]).shape
     (3,)
     """
 
     _parameter_constraints = {
-        "teacher_encoder": [StrOptions(set(TEACHER_KINDS)), HasMethods("transform"), nn.Module],
         "teacher": [Teacher, None],
         "feature_weight": [Interval(numbers.Real, 0, None, closed="left")],
         "label_weight": [Interval(numbers.Real, 0, None, closed="left")],
         "neighbor_weight": [Interval(numbers.Real, 0, None, closed="left")],
         "n_neighbors": [Interval(numbers.Integral, 1, None, closed="left")],
+        "unlabelled_trust": [StrOptions({"auto"}), Interval(numbers.Real, 0, 1, closed="both")],
+        "teacher_relations": [StrOptions({"auto"}), Interval(numbers.Real, 0, 1, closed="both")],
         "solver": [StrOptions(set(SOLVERS))],
         "reg": [Interval(numbers.Real, 0, None, closed="neither")],
         "n_projections": [Interval(numbers.Integral, 1, None, closed="left")],
@@ -283,19 +284,19 @@ class CrossModalDistiller(
         "device": [str, torch.device],
         "verbose": ["verbose"],
         "progress_bar": ["boolean"],
-        "teacher_max_epochs": [Interval(numbers.Integral, 1, None, closed="left")],
         "random_state": ["random_state"],
     }
 
     def __init__(
         self,
-        teacher_encoder="mlp",
         *,
         teacher=None,
         feature_weight=5.0,
         label_weight=0.0,
         neighbor_weight=200.0,
         n_neighbors=5,
+        unlabelled_trust="auto",
+        teacher_relations="auto",
         solver="emd",
         reg=0.05,
         n_projections=50,
@@ -314,16 +315,16 @@ class CrossModalDistiller(
         device="cpu",
         verbose=0,
         progress_bar=False,
-        teacher_max_epochs=100,
         random_state=None,
         **kwargs,
     ):
-        self.teacher_encoder = teacher_encoder
         self.teacher = teacher
         self.feature_weight = feature_weight
         self.label_weight = label_weight
         self.neighbor_weight = neighbor_weight
         self.n_neighbors = n_neighbors
+        self.unlabelled_trust = unlabelled_trust
+        self.teacher_relations = teacher_relations
         self.solver = solver
         self.reg = reg
         self.n_projections = n_projections
@@ -342,7 +343,6 @@ class CrossModalDistiller(
         self.device = device
         self.verbose = verbose
         self.progress_bar = progress_bar
-        self.teacher_max_epochs = teacher_max_epochs
         self.random_state = random_state
         for key, value in kwargs.items():
             setattr(self, key, value)
@@ -377,45 +377,81 @@ class CrossModalDistiller(
         if unknown:
             raise TypeError(
                 f"CrossModalDistiller got unexpected parameter(s) {unknown}; extra "
-                f"parameters must start with one of {_ROUTED_PREFIXES} (skorch style)."
+                f"parameters must start with one of {_ROUTED_PREFIXES} (skorch style). "
+                "The teacher's own settings are arguments of set_teacher."
             )
         super()._validate_params()
 
     # -- teacher ------------------------------------------------------------
 
-    def set_teacher(self, X_teacher, y_teacher):
+    def set_teacher(
+        self,
+        X_teacher,
+        y_teacher,
+        *,
+        encoder="mlp",
+        latent_dim=None,
+        max_epochs=100,
+        lr=1e-3,
+        batch_size=64,
+        verbose=0,
+    ):
         """Fit the teacher embedding on teacher-modality data, once.
 
         The teacher data share no sample with the student data: any number
         of rows, any features. The fitted :class:`Teacher` is stored in the
         ``teacher`` parameter, which :func:`~sklearn.base.clone` keeps as the
         same object, so clones (grid search candidates, cross-validation
-        folds) distil from it without fitting it again.
+        folds) distil from it without fitting it again. The teacher's own
+        settings are arguments here, not parameters of the estimator: they
+        shape the teacher, which no later ``fit`` changes.
 
         Parameters
         ----------
         X_teacher : array-like of shape (n_teacher, n_features_teacher)
-            Teacher-modality inputs; embeddings with
-            ``teacher_encoder="precomputed"``.
+            Teacher-modality inputs; embeddings with ``encoder="precomputed"``.
         y_teacher : array-like of shape (n_teacher,)
             Their labels; every row must be labelled.
+        encoder : {"mlp", "precomputed"}, fitted transformer or torch.nn.Module, default="mlp"
+            ``"mlp"``: a small MLP encoder into a ``latent_dim``-dimensional
+            space plus a linear head, trained by cross-entropy on the teacher
+            data. ``"precomputed"``: ``X_teacher`` already are embeddings
+            (from CLIP, a sentence encoder, any model); only the head is
+            fitted. A fitted scikit-learn transformer or a torch module: its
+            output is the latent space; only the head is fitted.
+        latent_dim : int, default=None
+            Width of the ``"mlp"`` teacher's latent space; ``None`` takes the
+            estimator's ``latent_dim``.
+        max_epochs, lr, batch_size : int, float, int, default=100, 1e-3, 64
+            Training of the ``"mlp"`` teacher (Adam).
+        verbose : int, default=0
+            ``1`` prints skorch's per-epoch table of the ``"mlp"`` teacher.
 
         Returns
         -------
         self : CrossModalDistiller
         """
         self._validate_params()
-        X_teacher, y_teacher = _check_teacher_data(X_teacher, y_teacher)
+        X_teacher, y_teacher = check_teacher_data(X_teacher, y_teacher)
+        if not (
+            (isinstance(encoder, str) and encoder in TEACHER_KINDS)
+            or isinstance(encoder, nn.Module)
+            or hasattr(encoder, "transform")
+        ):
+            raise ValueError(
+                f"encoder must be one of {TEACHER_KINDS}, a fitted transformer or a torch "
+                f"module; got {encoder!r}."
+            )
         self.teacher = fit_teacher(
             X_teacher,
             y_teacher,
-            encoder=self.teacher_encoder,
-            latent_dim=self.latent_dim,
-            max_epochs=self.teacher_max_epochs,
-            lr=self.lr,
-            batch_size=self.batch_size,
+            encoder=encoder,
+            latent_dim=self.latent_dim if latent_dim is None else latent_dim,
+            max_epochs=max_epochs,
+            lr=lr,
+            batch_size=batch_size,
             random_state=self.random_state,
-            verbose=self.verbose,
+            verbose=verbose,
         )
         return self
 
@@ -423,7 +459,7 @@ class CrossModalDistiller(
 
     def _encode_labels(self, y):
         """Classes the model predicts, and integer codes with -1 for unlabelled."""
-        labelled = _labelled_mask(y)
+        labelled = labelled_mask(y)
         y_labelled = y[labelled]
         if self.teacher is None:
             if not labelled.any():
@@ -454,62 +490,67 @@ class CrossModalDistiller(
         codes[labelled] = np.searchsorted(classes, y_labelled)
         return classes, codes
 
-    def _build_module(self, n_features, n_classes, head_from_teacher):
-        teacher = self.teacher
-        latent_dim = self.latent_dim if teacher is None else teacher.latent_dim_
-        encoder = (self.module or MLPEncoder)(
-            n_features=n_features, latent_dim=latent_dim, **self._routed("module__")
+    def _plan(self, X_scaled, codes, seed):
+        """The weights of this fit, after the checks of the ``"auto"`` parameters."""
+        share = float(np.mean(codes == -1))
+        teacher_on = self.teacher is not None
+        wanted = share > 0 and (
+            self.neighbor_weight > 0
+            or (teacher_on and (self.feature_weight > 0 or self.label_weight > 0))
         )
-        _check_encoder_width(encoder, n_features, latent_dim)
-        head_init = teacher.head_params() if teacher is not None and head_from_teacher else None
-        return EncoderClassifier(encoder, latent_dim, n_classes, head_init=head_init)
-
-    def _alignment_settings(self, codes, n_classes, seed):
-        """The plain-data settings of the alignment terms, for the skorch net."""
-        prior_ratio = None
-        if self.teacher is not None and self.kappa == "prior":
-            ratio = class_priors(codes, n_classes) / np.maximum(self.teacher.prior_, 1e-12)
-            prior_ratio = ratio.tolist()
-        return {
-            "feature_weight": self.feature_weight,
-            "label_weight": self.label_weight,
-            "neighbor_weight": self.neighbor_weight,
-            "solver": self.solver,
-            "reg": self.reg,
-            "n_projections": self.n_projections,
-            "label_cost": self.label_cost,
-            "prior_ratio": prior_ratio,
-            "teacher_batch_size": self.teacher_batch_size,
-            "warmup_epochs": self.warmup_epochs,
-            "unlabelled_share": float(np.mean(codes == -1)),
-            "seed": seed,
+        checks = {"clusters": None, "relation_agreement": None}
+        trust = 1.0
+        if self.unlabelled_trust != "auto":
+            trust = float(self.unlabelled_trust)
+        elif wanted:
+            clusters = check_clusters(X_scaled, codes, random_state=seed)
+            checks["clusters"], trust = clusters.to_dict(), clusters.trust
+        weights = {
+            "feature_weight": self.feature_weight * share * trust if teacher_on else 0.0,
+            "label_weight": self.label_weight * trust if teacher_on else 0.0,
+            "neighbor_weight": self.neighbor_weight * share * trust,
         }
+        relations = None
+        if weights["feature_weight"] > 0 or weights["label_weight"] > 0:
+            if self.teacher_relations == "auto":
+                rho = relation_agreement_codes(self.teacher, X_scaled, codes)
+                checks["relation_agreement"] = None if np.isnan(rho) else rho
+                relations = relations_from_agreement(rho)
+            else:
+                relations = float(self.teacher_relations)
+        return weights, trust, relations, checks
 
     def _neighbor_table(self, X_scaled):
-        """Indices of each row's nearest neighbours (itself excluded), as a tensor."""
+        """Indices of each row's nearest neighbours (itself excluded)."""
         k = min(self.n_neighbors, len(X_scaled) - 1)
         if k < 1:
-            return torch.arange(len(X_scaled))[:, None]  # one row: its own neighbour
-        table = NearestNeighbors(n_neighbors=k).fit(X_scaled).kneighbors(return_distance=False)
-        return torch.from_numpy(table)
+            return np.arange(len(X_scaled))[:, None]  # one row: its own neighbour
+        return NearestNeighbors(n_neighbors=k).fit(X_scaled).kneighbors(return_distance=False)
 
-    def _make_net(self, module, alignment):
-        return DistillerNet(
+    def _student(self, n_features, n_classes, head_init=None):
+        latent_dim = self.latent_dim if self.teacher is None else self.teacher.latent_dim_
+        return build_student(
+            self.module,
+            n_features,
+            latent_dim,
+            n_classes,
+            head_init=head_init,
+            **self._routed("module__"),
+        )
+
+    def _net(self, module, *, loss=None, seed=0):
+        return make_net(
             module,
-            teacher=self.teacher,
-            alignment=alignment,
-            criterion=nn.CrossEntropyLoss,
+            loss=loss,
+            seed=seed,
+            callbacks=[*(self.callbacks or []), *_progress_bar(self.progress_bar)],
+            optimizer_params=self._routed("optimizer__"),
             optimizer=self.optimizer,
             lr=self.lr,
             max_epochs=self.max_epochs,
             batch_size=self.batch_size,
-            train_split=None,
-            callbacks=[*(self.callbacks or []), *_progress_bar(self.progress_bar)],
             device=self.device,
             verbose=self.verbose,
-            iterator_train__shuffle=True,
-            iterator_train__generator=torch.Generator().manual_seed(alignment["seed"]),
-            **{f"optimizer__{k}": v for k, v in self._routed("optimizer__").items()},
         )
 
     @_fit_context(prefer_skip_nested_validation=True)
@@ -521,14 +562,14 @@ class CrossModalDistiller(
         X : array-like of shape (n_samples, n_features)
             Student-modality inputs; no row is paired with a teacher row.
         y : array-like of shape (n_samples,)
-            Labels; ``-1`` marks an unlabelled row (with string labels, use
-            an object array holding ``-1``). Unlabelled rows take part in the
-            alignment terms only.
+            Labels; ``-1`` (or the string ``"-1"``) marks an unlabelled row.
+            Unlabelled rows take part in the alignment terms only.
 
         Returns
         -------
         self : CrossModalDistiller
         """
+        check_scoring_of_unlabelled()
         previous_state = dict(vars(self))
         try:
             return self._fit(X, y)
@@ -540,28 +581,52 @@ class CrossModalDistiller(
 
     def _fit(self, X, y):
         y = check_features_and_labels(X, y, "X", "y")
-        _check_device(self.device)
+        check_device(self.device)
         with naming_input("X"):
             X, y = validate_data(self, X, y, dtype=[np.float64, np.float32])
         classes, codes = self._encode_labels(y)
         scaler = input_scaler().fit(X)
         X_scaled = scaler.transform(X).astype(np.float32)
         with torch_seed(self.random_state) as seed:
-            start = self.head_init
-            if start == "auto":  # the teacher's head where alignment is on
-                start = "teacher" if np.any(codes == -1) else "random"
-            module = self._build_module(X.shape[1], len(classes), start == "teacher")
-            alignment = self._alignment_settings(codes, len(classes), seed)
-            net = self._make_net(module, alignment)
-            targets = codes
-            if alignment["neighbor_weight"] > 0 and alignment["unlabelled_share"] > 0:
-                net.neighbors_ = (torch.from_numpy(X_scaled), self._neighbor_table(X_scaled))
-                # the row index travels with the label, for the neighbour lookup
-                targets = np.column_stack([codes, np.arange(len(codes))])
-            net.fit(X_scaled, targets)
+            weights, trust, relations, checks = self._plan(X_scaled, codes, seed)
+            target = None if relations is None else self.teacher.target(relations, seed)
+            head_init = self.head_init
+            if head_init == "auto":  # the teacher's head where alignment is on
+                head_init = "teacher" if weights["feature_weight"] > 0 else "random"
+            if head_init == "teacher" and self.teacher is not None:
+                target = target or self.teacher.target(1.0, seed)
+                head = (target.head_weight.clone(), target.head_bias.clone())
+            else:
+                head = None
+            module = self._student(X.shape[1], len(classes), head)
+            prior_ratio = None
+            if self.teacher is not None and self.kappa == "prior":
+                prior_ratio = class_priors(codes, len(classes)) / np.maximum(
+                    self.teacher.prior_, 1e-12
+                )
+            loss = dict(
+                target=target,
+                **weights,
+                solver=self.solver,
+                reg=self.reg,
+                n_projections=self.n_projections,
+                label_cost=self.label_cost,
+                prior_ratio=prior_ratio,
+                teacher_batch_size=self.teacher_batch_size,
+                warmup_epochs=self.warmup_epochs,
+                seed=seed,
+            )
+            net = self._net(module, loss=loss, seed=seed)
+            neighbors = None
+            if weights["neighbor_weight"] > 0:
+                neighbors = self._neighbor_table(X_scaled)
+            net.fit(StudentRows(X_scaled, codes, neighbors, seed=seed), None)
         _check_finite_weights(net.module_)
         self.classes_ = classes
         self.scaler_ = scaler
+        self.unlabelled_trust_ = trust
+        self.teacher_relations_ = relations
+        self.checks_ = checks
         self.net_ = net
         self.history_ = net.history
         return self
@@ -673,8 +738,8 @@ class CrossModalDistiller(
         """
         X = self._validate_predict_data(X)
         check_lengths(X, y, "X", "y")
-        y = check_labels(y, "y")
-        labelled = _labelled_mask(y)
+        y = column_or_1d(check_labels(y, "y"), warn=True)
+        labelled = labelled_mask(y)
         if not labelled.any():
             raise ValueError("y has no labelled row (all -1): nothing to score against.")
         if sample_weight is not None:
@@ -706,25 +771,6 @@ def _version():
     return __version__
 
 
-def _check_teacher_data(X_teacher, y_teacher):
-    y_teacher = check_features_and_labels(X_teacher, y_teacher, "X_teacher", "y_teacher")
-    y_teacher = column_or_1d(y_teacher, warn=True)
-    with naming_input("X_teacher"):
-        X_teacher = check_array(X_teacher, dtype=[np.float64, np.float32], input_name="X_teacher")
-    if not _labelled_mask(y_teacher).all():
-        raise ValueError(
-            "y_teacher holds -1 (the unlabelled marker); the teacher needs a label "
-            "for every row. Drop the unlabelled teacher rows."
-        )
-    check_classification_targets(y_teacher)
-    if len(np.unique(y_teacher)) < 2:
-        raise ValueError(
-            "y_teacher holds a single class; the teacher needs at least 2 classes: add "
-            "teacher rows of another class."
-        )
-    return X_teacher, y_teacher
-
-
 def _progress_bar(wanted):
     if not wanted:
         return []
@@ -736,34 +782,6 @@ def _progress_bar(wanted):
             "verbose=1 for skorch's per-epoch table."
         ) from error
     return [ProgressBar()]
-
-
-def cuda_missing(device):
-    """``True`` when ``device`` asks for CUDA on a machine without it."""
-    return torch.device(device).type == "cuda" and not torch.cuda.is_available()
-
-
-def _check_device(device):
-    if cuda_missing(device):
-        raise ValueError(
-            f"device={device!r} but torch finds no CUDA device on this machine; "
-            "set device='cpu' (a model saved on a GPU loads and predicts on the CPU as it is)."
-        )
-
-
-def _check_encoder_width(encoder, n_features, latent_dim):
-    """Fail early, and clearly, when a custom encoder's output does not fit the head."""
-    training = encoder.training
-    encoder.eval()  # no dropout: the check draws nothing from the seeded generator
-    with torch.no_grad():
-        shape = tuple(encoder(torch.zeros(2, n_features)).shape)
-    encoder.train(training)
-    if shape != (2, latent_dim):
-        raise ValueError(
-            f"The student module maps (2, {n_features}) inputs to shape {shape}, but the "
-            f"latent space has width {latent_dim} (the teacher's, or `latent_dim`). Make the "
-            "module's output width its `latent_dim` constructor argument."
-        )
 
 
 def _check_finite_weights(module):

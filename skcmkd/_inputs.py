@@ -6,21 +6,55 @@ or would not say how to fix the input.
 """
 
 import contextlib
+import numbers
 
 import numpy as np
+import torch
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
-from sklearn.utils.validation import _num_samples
+from sklearn.utils import check_array
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import column_or_1d
 
 __all__ = [
+    "check_device",
     "check_features",
     "check_labels",
     "check_lengths",
     "check_features_and_labels",
-    "naming_input",
+    "check_teacher_data",
+    "cuda_missing",
     "input_scaler",
+    "labelled_mask",
+    "naming_input",
 ]
+
+#: The unlabelled marker: the integer -1 (scikit-learn's semi-supervised
+#: convention), or the string "-1" among string labels.
+UNLABELLED = (-1, "-1")
+
+
+def labelled_mask(y):
+    """``True`` where ``y`` holds a label, ``False`` where it holds ``-1`` or ``"-1"``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> labelled_mask(np.array([0, -1, 2])).tolist()
+    [True, False, True]
+    >>> labelled_mask(np.array(["a", "-1"])).tolist()
+    [True, False]
+    """
+    y = np.asarray(y)
+    if y.dtype.kind in "iuf":
+        return y != -1
+    if y.dtype.kind in "US":
+        return y != "-1"
+    return np.array(
+        [not (isinstance(v, numbers.Number | str) and v in UNLABELLED) for v in y.ravel()],
+        dtype=bool,
+    ).reshape(y.shape)
 
 
 def check_features(X, name):
@@ -113,12 +147,57 @@ def check_lengths(X, y, X_name, y_name):
             f"skcmkd requires y to be passed, but the target {y_name} is None. Pass one label "
             "per row (-1 for an unlabelled student row)."
         )
-    n_X, n_y = _num_samples(X), _num_samples(y)
+    n_X, n_y = _n_rows(X), _n_rows(y)
     if n_X != n_y:
         raise ValueError(
             f"{X_name} has {n_X} rows but {y_name} has {n_y} labels: give one label per "
             "row (-1 for an unlabelled student row)."
         )
+
+
+def check_teacher_data(X_teacher, y_teacher):
+    """Validate the teacher's training pair: every row labelled, at least two classes."""
+    y_teacher = check_features_and_labels(X_teacher, y_teacher, "X_teacher", "y_teacher")
+    y_teacher = column_or_1d(y_teacher, warn=True)
+    with naming_input("X_teacher"):
+        X_teacher = check_array(X_teacher, dtype=[np.float64, np.float32], input_name="X_teacher")
+    if not labelled_mask(y_teacher).all():
+        raise ValueError(
+            "y_teacher holds -1 (the unlabelled marker); the teacher needs a label "
+            "for every row. Drop the unlabelled teacher rows."
+        )
+    check_classification_targets(y_teacher)
+    if len(np.unique(y_teacher)) < 2:
+        raise ValueError(
+            "y_teacher holds a single class; the teacher needs at least 2 classes: add "
+            "teacher rows of another class."
+        )
+    return X_teacher, y_teacher
+
+
+def cuda_missing(device):
+    """``True`` when ``device`` asks for CUDA on a machine without it."""
+    return torch.device(device).type == "cuda" and not torch.cuda.is_available()
+
+
+def check_device(device):
+    """Refuse a CUDA device on a machine without one, saying what to do."""
+    if cuda_missing(device):
+        raise ValueError(
+            f"device={device!r} but torch finds no CUDA device on this machine; "
+            "set device='cpu' (a model saved on a GPU loads and predicts on the CPU as it is)."
+        )
+
+
+def _n_rows(data):
+    """Rows of an array, DataFrame, sparse matrix, nested list or array-like."""
+    shape = getattr(data, "shape", None)
+    if shape is not None and len(shape):
+        return shape[0]
+    try:
+        return len(data)
+    except TypeError:  # an object with __array__ only
+        return np.asarray(data).shape[0]
 
 
 def check_features_and_labels(X, y, X_name, y_name):

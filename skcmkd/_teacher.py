@@ -1,6 +1,7 @@
 """The fitted teacher: an encoder into the latent space, a head, a bank."""
 
 import contextlib
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -14,7 +15,7 @@ from torch import nn
 from ._inputs import check_features, input_scaler, naming_input
 from .modules import MLPEncoder
 
-__all__ = ["Teacher", "fit_teacher"]
+__all__ = ["Teacher", "TeacherTarget", "fit_teacher"]
 
 TEACHER_KINDS = ("mlp", "precomputed")
 
@@ -58,12 +59,22 @@ class Teacher:
         Mean squared distance between two bank embeddings; the feature
         alignment cost is divided by it so that ``feature_weight`` does not
         depend on the units of the latent space.
+    class_means_ : ndarray of shape (n_classes, latent_dim)
+        Mean bank embedding of each class: the teacher's arrangement of its
+        classes.
     latent_dim_ : int
         Width of the latent space.
+    settings : dict
+        The arguments :func:`fit_teacher` was called with (``encoder``,
+        ``latent_dim``, ``max_epochs``, ``lr``, ``batch_size``): what a
+        control teacher needs to be fitted the same way.
     """
 
-    def __init__(self, *, kind, encoder, scaler, head, classes, bank, bank_labels, n_features):
+    def __init__(
+        self, *, kind, encoder, scaler, head, classes, bank, bank_labels, n_features, settings=None
+    ):
         self.kind = kind
+        self.settings = dict(settings or {})
         self.encoder = encoder
         self.scaler = scaler
         self.head = head
@@ -73,6 +84,7 @@ class Teacher:
         counts = np.bincount(self.bank_labels_, minlength=len(classes))
         self.prior_ = counts / counts.sum()
         self.cost_scale_ = _mean_squared_distance(self.bank_) or 1.0
+        self.class_means_ = _class_means(self.bank_, self.bank_labels_, len(classes))
         self.latent_dim_ = self.bank_.shape[1]
         self.n_features_in_ = n_features
 
@@ -88,6 +100,44 @@ class Teacher:
     def head_params(self):
         """Weight ``(n_classes, latent_dim)`` and bias of the head, as tensors."""
         return self.head.weight.detach().clone(), self.head.bias.detach().clone()
+
+    def target(self, relations=1.0, random_state=None):
+        """What the student aligns to: the bank, with its class arrangement kept or evened out.
+
+        Parameters
+        ----------
+        relations : float in [0, 1], default=1.0
+            Share of the teacher's arrangement of its class means to keep;
+            the rest moves them towards equidistant positions
+            (:func:`skcmkd.assumptions.equidistant_shift`), each class keeping
+            its shape. Below 1 the head is refitted on the moved bank.
+        random_state : int, RandomState instance or None, default=None
+            Seeds the subset of rows the refitted head sees on huge banks.
+
+        Returns
+        -------
+        target : TeacherTarget
+        """
+        from .assumptions import equidistant_shift
+
+        shift = equidistant_shift(self.class_means_, relations).astype(np.float32)
+        if not shift.any():
+            weight, bias = self.head_params()
+            return TeacherTarget(
+                self.bank_, self.bank_labels_, None, weight, bias, self.cost_scale_
+            )
+        rows = _head_rows(len(self.bank_), random_state)
+        moved = self.bank_[rows] + shift[self.bank_labels_[rows]]
+        head = _linear_head_from_logistic(moved, self.bank_labels_[rows], len(self.classes_))
+        scale = _mean_squared_distance(self.bank_, shift=shift, labels=self.bank_labels_) or 1.0
+        return TeacherTarget(
+            self.bank_,
+            self.bank_labels_,
+            shift,
+            head.weight.detach(),
+            head.bias.detach(),
+            scale,
+        )
 
     def transform(self, X):
         """Embed teacher-modality data into the latent space (float32)."""
@@ -136,17 +186,63 @@ class Teacher:
         return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
 
 
-def _mean_squared_distance(bank, chunk=65536):
+@dataclass(frozen=True)
+class TeacherTarget:
+    """The teacher as the student's loss sees it (built by :meth:`Teacher.target`).
+
+    Attributes
+    ----------
+    bank : ndarray of shape (n_teacher, latent_dim)
+        The teacher's embeddings (shared with the teacher, never copied).
+    labels : ndarray of shape (n_teacher,)
+        Their class codes.
+    shift : ndarray of shape (n_classes, latent_dim) or None
+        Added to each drawn embedding by its class: the move towards
+        equidistant class means; ``None`` keeps the teacher's arrangement.
+    head_weight, head_bias : Tensor
+        The head that labels student embeddings in this space.
+    cost_scale : float
+        Mean squared distance between two target embeddings; divides the
+        transport cost and the neighbour term.
+    """
+
+    bank: np.ndarray
+    labels: np.ndarray
+    shift: np.ndarray | None
+    head_weight: torch.Tensor
+    head_bias: torch.Tensor
+    cost_scale: float
+
+
+def _chunked(n, chunk=65536):
+    return (slice(i, i + chunk) for i in range(0, n, chunk))
+
+
+def _class_means(bank, labels, n_classes):
+    """Mean embedding of each class, in float64, chunk by chunk."""
+    sums = np.zeros((n_classes, bank.shape[1]))
+    for part in _chunked(len(bank)):
+        one_hot = np.eye(n_classes)[labels[part]]
+        sums += one_hot.T @ bank[part].astype(np.float64)
+    counts = np.bincount(labels, minlength=n_classes)
+    return sums / np.maximum(counts, 1)[:, None]
+
+
+def _mean_squared_distance(bank, shift=None, labels=None, chunk=65536):
     """Mean squared distance between two independent rows: twice the total variance.
 
     Computed by chunks in float64, so a bank of 10^6 rows costs no float64
-    copy of itself.
+    copy of itself. ``shift[labels]`` is added to the rows first when given.
     """
+
+    def rows(part):
+        return bank[part] if shift is None else bank[part] + shift[labels[part]]
+
     n = len(bank)
-    mean = sum(bank[i : i + chunk].sum(axis=0, dtype=np.float64) for i in range(0, n, chunk)) / n
+    mean = sum(rows(part).sum(axis=0, dtype=np.float64) for part in _chunked(n, chunk)) / n
     total = 0.0
-    for i in range(0, n, chunk):
-        centred = bank[i : i + chunk] - mean
+    for part in _chunked(n, chunk):
+        centred = rows(part) - mean
         total += float(np.einsum("ij,ij->", centred, centred))
     return 2 * total / n
 
@@ -157,6 +253,13 @@ def _mean_squared_distance(bank, chunk=65536):
 HEAD_FIT_ROWS = 100_000
 
 
+def _head_rows(n, random_state=None):
+    """All rows of a bank, or a sorted random subset of ``HEAD_FIT_ROWS`` of them."""
+    if n <= HEAD_FIT_ROWS:
+        return np.arange(n)
+    return np.sort(check_random_state(random_state).choice(n, HEAD_FIT_ROWS, replace=False))
+
+
 def _linear_head_from_logistic(z, codes, n_classes, random_state=None):
     """Fit the head on fixed embeddings with scikit-learn, as a torch layer.
 
@@ -165,11 +268,8 @@ def _linear_head_from_logistic(z, codes, n_classes, random_state=None):
     head takes the raw embeddings. Banks larger than ``HEAD_FIT_ROWS`` fit it
     on a random subset of that many rows.
     """
-    if len(z) > HEAD_FIT_ROWS:
-        rows = np.sort(
-            check_random_state(random_state).choice(len(z), HEAD_FIT_ROWS, replace=False)
-        )
-        z, codes = z[rows], codes[rows]
+    rows = _head_rows(len(z), random_state)
+    z, codes = z[rows], codes[rows]
     scaler = StandardScaler().fit(z)
     model = LogisticRegression(max_iter=2000).fit(scaler.transform(z), codes)
     weight = model.coef_ / scaler.scale_
@@ -187,7 +287,9 @@ def _linear_head_from_logistic(z, codes, n_classes, random_state=None):
 def _fit_mlp_teacher(X, codes, n_classes, *, latent_dim, max_epochs, lr, batch_size, seed, verbose):
     scaler = input_scaler().fit(X)
     X_scaled = scaler.transform(X).astype(np.float32)
-    encoder = MLPEncoder(n_features=X.shape[1], latent_dim=latent_dim, hidden_units=(256,))
+    encoder = MLPEncoder(
+        n_features=X.shape[1], latent_dim=latent_dim, hidden_units=(256,), layer_norm=False
+    )
     net = NeuralNetClassifier(
         nn.Sequential(encoder, nn.Linear(latent_dim, n_classes)),
         criterion=nn.CrossEntropyLoss,
@@ -277,6 +379,9 @@ def fit_teacher(
             module, kind, bank = encoder, "encoder", encoder.transform(X)
         bank = _check_bank(bank)
         head = _linear_head_from_logistic(bank, codes, n_classes, random_state)
+    settings = dict(
+        encoder=encoder, latent_dim=latent_dim, max_epochs=max_epochs, lr=lr, batch_size=batch_size
+    )
     return Teacher(
         kind=kind,
         encoder=module,
@@ -286,6 +391,7 @@ def fit_teacher(
         bank=bank,
         bank_labels=codes,
         n_features=None if kind == "encoder" else X.shape[1],
+        settings=settings,
     )
 
 

@@ -22,9 +22,16 @@ class MLPEncoder(nn.Module):
     latent_dim : int
         Width of the output, the shared latent space.
     hidden_units : int or tuple of int, default=(128,)
-        Widths of the hidden layers, each followed by a ReLU and dropout.
+        Widths of the hidden layers, each followed by a layer norm (if
+        ``layer_norm``), a ReLU and dropout.
     dropout : float, default=0.1
         Dropout probability after each hidden layer.
+    layer_norm : bool, default=True
+        Normalise each row's hidden activations (:class:`torch.nn.LayerNorm`).
+        A shift or gain shared by all of a row's features (a louder voice, a
+        brighter image, another sensor) then moves the hidden layer less;
+        with few labels the plain MLP fitted such nuisances
+        (``docs/probe_safe_defaults.md``).
 
     Examples
     --------
@@ -34,13 +41,16 @@ class MLPEncoder(nn.Module):
     torch.Size([4, 3])
     """
 
-    def __init__(self, n_features, latent_dim, hidden_units=(128,), dropout=0.1):
+    def __init__(self, n_features, latent_dim, hidden_units=(128,), dropout=0.1, layer_norm=True):
         super().__init__()
         if isinstance(hidden_units, int):
             hidden_units = (hidden_units,)
         layers, width = [], n_features
         for units in hidden_units:
-            layers += [nn.Linear(width, units), nn.ReLU(), nn.Dropout(dropout)]
+            layers.append(nn.Linear(width, units))
+            if layer_norm:
+                layers.append(nn.LayerNorm(units))
+            layers += [nn.ReLU(), nn.Dropout(dropout)]
             width = units
         layers.append(nn.Linear(width, latent_dim))
         self.layers = nn.Sequential(*layers)
@@ -54,7 +64,9 @@ class EncoderClassifier(nn.Module):
 
     The forward pass returns ``(logits, z)``: skorch takes the first element
     for ``predict_proba``, and the distillation loss needs the embedding
-    ``z`` for the alignment terms.
+    ``z`` for the alignment terms. Given ``neighbor`` rows too (training with
+    the neighbour term), it embeds them in the same pass and returns
+    ``(logits, z, z_neighbor)``.
 
     Parameters
     ----------
@@ -79,6 +91,10 @@ class EncoderClassifier(nn.Module):
                 self.head.weight.copy_(weight)
                 self.head.bias.copy_(bias)
 
-    def forward(self, X):
-        z = self.encoder(X)
-        return self.head(z), z
+    def forward(self, X, neighbor=None):
+        if neighbor is None:
+            z = self.encoder(X)
+            return self.head(z), z
+        both = self.encoder(torch.cat([X, neighbor]))
+        z, z_neighbor = both[: len(X)], both[len(X) :]
+        return self.head(z), z, z_neighbor

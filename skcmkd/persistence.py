@@ -30,15 +30,17 @@ import numpy as np
 import torch
 from torch import nn
 
-from ._distiller import CrossModalDistiller, _version, cuda_missing
-from ._inputs import input_scaler
+from ._distiller import CrossModalDistiller, _version
+from ._inputs import cuda_missing, input_scaler
 from ._teacher import Teacher
 from .exceptions import InconsistentVersionWarning
 from .modules import MLPEncoder
 
 __all__ = ["save_model", "load_model"]
 
-FORMAT = 1
+#: 2: skcmkd 0.2 (the teacher's settings left the estimator; the student MLP
+#: gained a layer norm). Format 1 files load with skcmkd 0.1.
+FORMAT = 2
 
 
 def _has_safetensors():
@@ -66,6 +68,14 @@ def _import_class(spec, base):
     return obj
 
 
+def _is_plain(value):
+    try:
+        json.dumps(value)
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
 def _plain_params(model):
     """Constructor parameters as JSON-able data; what cannot be is named and dropped."""
     params, dropped = {}, []
@@ -76,11 +86,11 @@ def _plain_params(model):
             params[name] = _class_path(value)
         elif isinstance(value, torch.device):
             params[name] = str(value)
-        elif isinstance(value, tuple):
+        elif isinstance(value, tuple) and _is_plain(list(value)):
             params[name] = list(value)
-        elif value is None or isinstance(value, (str, bool, int, float, list)):
+        elif _is_plain(value):  # None, str, bool, numbers, and lists or dicts of them
             params[name] = value
-        else:
+        else:  # callbacks, a RandomState, a user's encoder object
             dropped.append(name)
     if dropped:
         warnings.warn(
@@ -136,6 +146,7 @@ def _scaler_from_arrays(arrays, prefix):
 def _teacher_to_arrays(teacher, arrays, meta):
     meta["kind"] = teacher.kind
     meta["n_features_in"] = teacher.n_features_in_
+    meta["settings"] = {k: v for k, v in teacher.settings.items() if _is_plain(v)}
     _labels_to_arrays(teacher.classes_, "teacher.classes", arrays, meta)
     arrays["teacher.bank"] = teacher.bank_
     arrays["teacher.bank_labels"] = teacher.bank_labels_
@@ -144,6 +155,7 @@ def _teacher_to_arrays(teacher, arrays, meta):
     if teacher.kind == "mlp":
         linears = [m for m in teacher.encoder.modules() if isinstance(m, nn.Linear)]
         meta["hidden_units"] = [layer.out_features for layer in linears[:-1]]
+        meta["layer_norm"] = any(isinstance(m, nn.LayerNorm) for m in teacher.encoder.modules())
         for key, value in teacher.encoder.state_dict().items():
             arrays[f"teacher.encoder.{key}"] = value.numpy()
         _scaler_to_arrays(teacher.scaler, "teacher.scaler", arrays)
@@ -173,6 +185,7 @@ def _teacher_from_arrays(arrays, meta):
             n_features=meta["n_features_in"],
             latent_dim=bank.shape[1],
             hidden_units=tuple(meta["hidden_units"]),
+            layer_norm=meta["layer_norm"],
         )
         prefix = "teacher.encoder."
         state = {
@@ -190,7 +203,12 @@ def _teacher_from_arrays(arrays, meta):
         bank=bank,
         bank_labels=arrays["teacher.bank_labels"],
         n_features=meta["n_features_in"],
+        settings=meta.get("settings"),
     )
+
+
+#: Fitted attributes that are plain data (numbers, dicts of numbers).
+_FITTED_PLAIN = ("unlabelled_trust_", "teacher_relations_", "checks_")
 
 
 # -- the two entry points -------------------------------------------------------------
@@ -229,35 +247,41 @@ def save_model(model, path):
         raise TypeError(f"save_model saves a CrossModalDistiller, got {type(model).__name__}.")
     if not model.__sklearn_is_fitted__():
         raise ValueError("The model is not fitted: fit it before save_model.")
-    path = Path(path)
-    path.mkdir(parents=True, exist_ok=True)
+    # Everything is gathered, and checked to be plain data, before the first
+    # file is written: a failure leaves no half-written directory behind.
     arrays, fitted, teacher_meta = {}, {}, None
     _labels_to_arrays(model.classes_, "classes", arrays, fitted)
     _scaler_to_arrays(model.scaler_, "scaler", arrays)
     fitted["n_features_in"] = model.n_features_in_
     if hasattr(model, "feature_names_in_"):
         fitted["feature_names_in"] = [str(name) for name in model.feature_names_in_]
+    for name in _FITTED_PLAIN:
+        fitted[name] = getattr(model, name)
     if model.teacher is not None:
         teacher_meta = {}
         _teacher_to_arrays(model.teacher, arrays, teacher_meta)
-    net = model.net_
-    student = path / ("student.safetensors" if _has_safetensors() else "student.pt")
+    safe = _has_safetensors()
+    student_name = "student.safetensors" if safe else "student.pt"
+    document = json.dumps(
+        {
+            "format": FORMAT,
+            "skcmkd_version": _version(),
+            "params": _plain_params(model),
+            "fitted": fitted,
+            "teacher": teacher_meta,
+            "student_weights": student_name,
+        },
+        indent=2,
+    )
+    path = Path(path)
+    path.mkdir(parents=True, exist_ok=True)
     for stale in ("student.safetensors", "student.pt"):
         (path / stale).unlink(missing_ok=True)
-    net.save_params(
-        f_params=student, f_history=path / "history.json", use_safetensors=_has_safetensors()
+    model.net_.save_params(
+        f_params=path / student_name, f_history=path / "history.json", use_safetensors=safe
     )
     np.savez(path / "arrays.npz", **arrays)
-    document = {
-        "format": FORMAT,
-        "skcmkd_version": _version(),
-        "params": _plain_params(model),
-        "fitted": fitted,
-        "teacher": teacher_meta,
-        "alignment": net.alignment,
-        "student_weights": student.name,
-    }
-    (path / "estimator.json").write_text(json.dumps(document, indent=2))
+    (path / "estimator.json").write_text(document)
 
 
 def load_model(path):
@@ -309,14 +333,16 @@ def load_model(path):
     model.classes_ = _labels_from_arrays(arrays, "classes", fitted)
     model.scaler_ = _scaler_from_arrays(arrays, "scaler")
     model.n_features_in_ = fitted["n_features_in"]
+    for name in _FITTED_PLAIN:
+        setattr(model, name, fitted[name])
     if "feature_names_in" in fitted:
         model.feature_names_in_ = np.asarray(fitted["feature_names_in"], dtype=object)
 
     # A model saved on a GPU, loaded on a machine without one, runs on the CPU.
     device = "cpu" if cuda_missing(model.device) else model.device
     with torch.random.fork_rng(devices=[]):  # the weights are overwritten just below
-        module = model._build_module(model.n_features_in_, len(model.classes_), False)
-    net = model._make_net(module, document["alignment"])
+        module = model._student(model.n_features_in_, len(model.classes_))
+    net = model._net(module)
     net.set_params(device=device)
     net.initialize()
     net.load_params(

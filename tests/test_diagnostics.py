@@ -92,5 +92,5 @@ def test_plots_draw_embeddings_before_and_after_and_the_loss_terms(fitted, unpai
     assert len(axes) == 2 and all(len(ax.collections) == 2 for ax in axes)
     ax = plot_history(fitted)
     assert [line.get_label() for line in ax.get_lines()][0].startswith("cross-entropy")
-    assert len(ax.get_lines()) == 4  # ce, fa, la, nc
+    assert len(ax.get_lines()) == 3  # ce, fa, nc; label_weight=0 computes no la
     matplotlib.pyplot.close("all")

@@ -10,17 +10,17 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from skorch.callbacks import Callback
 
+import skcmkd._criterion
 import skcmkd._distiller
-import skcmkd._net
 from skcmkd import CrossModalDistiller
 from skcmkd.exceptions import NonFiniteLossError
 
-from .conftest import FAST
+from .conftest import FAST, TEACHER_FAST
 
 
 def _teacher_distiller(unpaired, **params):
     distiller = CrossModalDistiller(**{**FAST, **params})
-    return distiller.set_teacher(unpaired["X_teacher"], unpaired["y_teacher"])
+    return distiller.set_teacher(unpaired["X_teacher"], unpaired["y_teacher"], **TEACHER_FAST)
 
 
 # -- the user-facing shape ------------------------------------------------------
@@ -28,7 +28,20 @@ def _teacher_distiller(unpaired, **params):
 
 def test_set_teacher_returns_self(unpaired):
     distiller = CrossModalDistiller(**FAST)
-    assert distiller.set_teacher(unpaired["X_teacher"], unpaired["y_teacher"]) is distiller
+    teacher_data = unpaired["X_teacher"], unpaired["y_teacher"]
+    assert distiller.set_teacher(*teacher_data, **TEACHER_FAST) is distiller
+
+
+def test_the_teachers_settings_are_arguments_of_set_teacher(unpaired):
+    """Every estimator parameter changes what fit does; the teacher's live on set_teacher."""
+    params = set(CrossModalDistiller().get_params())
+    assert not {"teacher_encoder", "teacher_max_epochs", "teacher_lr"} & params
+    model = CrossModalDistiller(**FAST).set_teacher(
+        unpaired["X_teacher"], unpaired["y_teacher"], max_epochs=2, latent_dim=8, lr=0.01
+    )
+    assert model.teacher.latent_dim_ == 8
+    assert model.teacher.settings["max_epochs"] == 2 and model.teacher.settings["lr"] == 0.01
+    assert model.lr == 1e-3  # the student's learning rate is its own
 
 
 def test_predict_proba_score_transform(fitted, unpaired):
@@ -42,19 +55,19 @@ def test_predict_proba_score_transform(fitted, unpaired):
     assert z.shape == (len(X), fitted.teacher.latent_dim_) and z.dtype == np.float32
 
 
-def test_history_records_the_loss_terms(fitted):
+def test_history_records_the_terms_that_were_computed(fitted):
     history = fitted.history_
     assert len(history) == FAST["max_epochs"]
-    for term in ("ce", "fa", "la", "nc", "train_loss"):
+    for term in ("ce", "fa", "nc", "train_loss"):
         assert np.all(np.isfinite(history[:, term]))
     assert np.all(np.asarray(history[:, "fa"]) > 0)
+    assert "la" not in history[-1]  # label_weight=0: not computed
 
 
-def test_without_teacher_alignment_terms_are_zero(unpaired):
+def test_without_teacher_only_the_cross_entropy_is_computed(unpaired):
     params = {**FAST, "neighbor_weight": 0.0}
     alone = CrossModalDistiller(**params).fit(unpaired["X_student"], unpaired["y_student"])
-    for term in ("fa", "la", "nc"):
-        assert np.all(np.asarray(alone.history_[:, term]) == 0)
+    assert not {"fa", "la", "nc"} & set(alone.history_[-1])
     assert np.allclose(alone.history_[:, "ce"], alone.history_[:, "train_loss"])
 
 
@@ -67,7 +80,7 @@ def test_neighbor_consistency_uses_the_unlabelled_rows_without_a_teacher(unpaire
     model = CrossModalDistiller(**params).fit(unpaired["X_student"], y)
     history = model.history_
     nc = np.asarray(history[:, "nc"])
-    assert np.all(nc > 0) and np.all(np.asarray(history[:, "fa"]) == 0)
+    assert np.all(nc > 0) and "fa" not in history[-1]
     # per epoch: mean of ce + weight * unlabelled share * nc over the batches
     expected = np.asarray(history[:, "ce"]) + 3.0 * np.mean(y == -1) * nc
     assert np.allclose(history[:, "train_loss"], expected, rtol=1e-4)
@@ -85,7 +98,7 @@ def test_neighbor_consistency_warms_up_with_the_alignment(unpaired):
 def test_neighbor_consistency_is_off_when_every_row_is_labelled(unpaired):
     model = CrossModalDistiller(**{**FAST, "neighbor_weight": 3.0})
     model.fit(unpaired["X_student"], unpaired["y_student_true"])
-    assert np.all(np.asarray(model.history_[:, "nc"]) == 0)
+    assert "nc" not in model.history_[-1]
     plain = CrossModalDistiller(**{**FAST, "neighbor_weight": 0.0})
     plain.fit(unpaired["X_student"], unpaired["y_student_true"])
     assert np.array_equal(
@@ -98,14 +111,16 @@ def test_neighbor_weight_changes_the_distilled_student(unpaired):
     on = _teacher_distiller(unpaired, neighbor_weight=10.0).fit(X, y)
     off = clone(on).set_params(neighbor_weight=0.0).fit(X, y)
     assert np.all(np.asarray(on.history_[:, "nc"]) > 0)
-    assert np.all(np.asarray(off.history_[:, "nc"]) == 0)
+    assert "nc" not in off.history_[-1]
     assert not np.allclose(on.transform(X), off.transform(X))
 
 
 def test_the_fitted_model_keeps_no_copy_of_its_training_rows(unpaired):
     X, y = unpaired["X_student"], unpaired["y_student"]
     model = _teacher_distiller(unpaired, neighbor_weight=1.0).fit(X, y)
-    assert not hasattr(model.net_, "neighbors_")
+    held = [*vars(model.net_).values(), *vars(model.net_.criterion_).values()]
+    assert not any(isinstance(value, torch.utils.data.Dataset) for value in held)
+    assert not any(getattr(value, "shape", None) == X.shape for value in held)
     restored = pickle.loads(pickle.dumps(model))
     assert np.array_equal(restored.predict(X), model.predict(X))
 
@@ -135,8 +150,8 @@ def test_each_solver_trains(unpaired, solver):
 def test_label_weight_and_kappa_prior_train(unpaired):
     distiller = _teacher_distiller(unpaired, label_weight=1.0, kappa="prior", warmup_epochs=0)
     distiller.fit(unpaired["X_student"], unpaired["y_student"])
-    ratio = distiller.net_.prior_ratio_
-    assert ratio.shape == (10,) and not torch.allclose(ratio, torch.ones(10))
+    ratio = np.asarray(distiller.net_.criterion_.prior_ratio)
+    assert ratio.shape == (10,) and not np.allclose(ratio, np.ones(10))
     assert np.all(np.asarray(distiller.history_[:, "la"]) > 0)
 
 
@@ -151,9 +166,27 @@ def test_feature_alignment_is_spent_only_on_unlabelled_share(unpaired):
     X, y = unpaired["X_student"], unpaired["y_student_true"]  # every row labelled
     off = _teacher_distiller(unpaired, feature_weight=0.0).fit(X, y)
     on = _teacher_distiller(unpaired, feature_weight=5.0).fit(X, y)
-    assert on.net_.alignment["unlabelled_share"] == 0.0
+    assert on.net_.criterion_.feature_weight == 0.0
     assert np.array_equal(off.predict_proba(X), on.predict_proba(X))
-    assert np.all(np.asarray(on.history_[:, "fa"]) > 0)  # still measured
+    assert "fa" not in on.history_[-1]  # weight zero: no transport solved
+
+
+def test_a_zero_weight_term_is_never_computed(unpaired, monkeypatch):
+    def fail(*args, **kwargs):
+        raise AssertionError("a term of weight zero was computed")
+
+    for name in ("feature_alignment", "label_alignment", "neighbor_consistency"):
+        monkeypatch.setattr(skcmkd._criterion, name, fail)
+    params = dict(feature_weight=0.0, label_weight=0.0, neighbor_weight=0.0)
+    _teacher_distiller(unpaired, **params).fit(unpaired["X_student"], unpaired["y_student"])
+
+
+def test_an_infinite_term_of_weight_zero_does_not_stop_training(unpaired, monkeypatch):
+    infinite = lambda *args, **kwargs: torch.tensor(float("inf"))  # noqa: E731
+    monkeypatch.setattr(skcmkd._criterion, "label_alignment", infinite)
+    model = _teacher_distiller(unpaired, label_weight=0.0)
+    model.fit(unpaired["X_student"], unpaired["y_student"])  # 0 * inf would be NaN
+    assert np.all(np.isfinite(model.history_[:, "train_loss"]))
 
 
 def test_fully_labelled_student_trains_as_the_student_alone(unpaired):
@@ -173,7 +206,9 @@ def test_fully_labelled_student_trains_as_the_student_alone(unpaired):
     ],
 )
 def test_head_init(unpaired, head_init, labels, from_teacher):
-    distiller = _teacher_distiller(unpaired, head_init=head_init, max_epochs=1, lr=1e-12)
+    distiller = _teacher_distiller(
+        unpaired, head_init=head_init, max_epochs=1, lr=1e-12, teacher_relations=1.0
+    )
     distiller.fit(unpaired["X_student"], unpaired[labels])
     weight, _ = distiller.teacher.head_params()
     same = torch.allclose(distiller.net_.module_.head.weight, weight, atol=1e-6)
@@ -181,14 +216,15 @@ def test_head_init(unpaired, head_init, labels, from_teacher):
 
 
 def test_warmup_grows_the_alignment_weight(fitted):
-    net = fitted.net_
-    assert net.alignment["warmup_epochs"] == 10
-    history = [None] * 5
-    net.history, saved = history, net.history
-    try:
-        assert net._warmup_factor() == pytest.approx(0.5)
-    finally:
-        net.history = saved
+    criterion = pickle.loads(pickle.dumps(fitted.net_.criterion_))
+    assert criterion.warmup_epochs == 10
+    full = criterion.feature_weight
+    criterion.epoch = 1  # the first epoch: a tenth of the weight
+    assert criterion.weights()["fa"] == pytest.approx(full / 10)
+    criterion.epoch = 5
+    assert criterion.weights()["fa"] == pytest.approx(full / 2)
+    criterion.epoch = 30
+    assert criterion.weights()["fa"] == pytest.approx(full)
 
 
 # -- labels ---------------------------------------------------------------------
@@ -220,7 +256,9 @@ def test_string_labels_round_trip(unpaired):
     y_student = np.where(
         unpaired["y_student"] == -1, -1, names[np.maximum(unpaired["y_student"], 0)]
     ).astype(object)
-    distiller = CrossModalDistiller(**FAST).set_teacher(unpaired["X_teacher"], y_teacher)
+    distiller = CrossModalDistiller(**FAST).set_teacher(
+        unpaired["X_teacher"], y_teacher, **TEACHER_FAST
+    )
     predictions = distiller.fit(unpaired["X_student"], y_student).predict(unpaired["X_test"])
     assert set(predictions) <= set(names)
     assert list(distiller.classes_) == list(names)
@@ -266,7 +304,7 @@ def test_clone_keeps_the_same_teacher_and_fits(unpaired):
     copy = clone(distiller)
     assert copy.teacher is distiller.teacher
     copy.fit(unpaired["X_student"], unpaired["y_student"])
-    assert copy.net_.teacher is distiller.teacher
+    assert copy.net_.criterion_.target.bank is distiller.teacher.bank_
 
 
 def test_grid_search_fits_the_teacher_once(unpaired, count_teacher_fits):
@@ -305,7 +343,7 @@ def test_grid_search_on_partly_labelled_data(unpaired):
     distiller = _teacher_distiller(unpaired, max_epochs=2)
     search = GridSearchCV(distiller, {"feature_weight": [0.1, 10.0]}, cv=2)
     search.fit(unpaired["X_student"], unpaired["y_student"])
-    assert search.best_estimator_.net_.alignment["unlabelled_share"] > 0.5
+    assert search.best_estimator_.net_.criterion_.feature_weight > 0
     assert np.all(np.isfinite(search.cv_results_["mean_test_score"]))
 
 
@@ -360,7 +398,7 @@ def test_skorch_callbacks_and_verbose_output(unpaired, capsys):
     distiller.fit(unpaired["X_student"], unpaired["y_student"])
     out = capsys.readouterr().out
     assert counter.epochs == FAST["max_epochs"]
-    assert "fa" in out and "la" in out and "train_loss" in out
+    assert "fa" in out and "nc" in out and "train_loss" in out
 
 
 # -- state: determinism, persistence, failures -----------------------------------
@@ -411,7 +449,7 @@ def test_wrong_feature_count_at_predict(fitted, unpaired):
 def test_non_finite_loss_stops_and_leaves_estimator_as_it_was(unpaired, monkeypatch):
     distiller = _teacher_distiller(unpaired, warmup_epochs=0)
     monkeypatch.setattr(
-        skcmkd._net, "feature_alignment", lambda *args, **kwargs: torch.tensor(float("nan"))
+        skcmkd._criterion, "feature_alignment", lambda *args, **kwargs: torch.tensor(float("nan"))
     )
     with pytest.raises(NonFiniteLossError, match=r"\['fa'\].*feature_weight"):
         distiller.fit(unpaired["X_student"], unpaired["y_student"])
@@ -423,7 +461,7 @@ def test_failed_refit_keeps_the_previous_model(fitted, unpaired, monkeypatch):
     before = model.predict_proba(unpaired["X_test"])
     model.set_params(warmup_epochs=0)
     monkeypatch.setattr(
-        skcmkd._net, "feature_alignment", lambda *args, **kwargs: torch.tensor(float("inf"))
+        skcmkd._criterion, "feature_alignment", lambda *args, **kwargs: torch.tensor(float("inf"))
     )
     with pytest.raises(NonFiniteLossError):
         model.fit(unpaired["X_student"], unpaired["y_student"])
@@ -472,3 +510,110 @@ def test_repr_shows_changed_parameters_and_a_summary_of_the_teacher(fitted):
     assert text.startswith("CrossModalDistiller(") and "max_epochs=3" in text
     assert "teacher=Teacher(kind='mlp', n_classes=10, bank=300x32)" in text
     assert "feature_weight" not in text  # defaults stay out, as in scikit-learn
+
+
+# -- labels and scoring: defects found by a new user ---------------------------
+
+
+def test_string_minus_one_marks_unlabelled_rows_not_a_class(unpaired):
+    names = np.array(list("abcdefghij"))
+    y = np.where(unpaired["y_student"] == -1, "-1", names[np.maximum(unpaired["y_student"], 0)])
+    model = CrossModalDistiller(**FAST).fit(unpaired["X_student"], y)
+    assert "-1" not in model.classes_
+    assert set(model.classes_) == set(y[y != "-1"])
+
+
+def test_score_takes_a_column_vector(fitted, unpaired):
+    y = unpaired["y_test"]
+    with pytest.warns(Warning, match="column-vector"):
+        column = fitted.score(unpaired["X_test"], y[:, None])
+    assert column == fitted.score(unpaired["X_test"], y)
+
+
+def test_scoring_string_on_unlabelled_validation_rows_is_an_error(unpaired):
+    distiller = _teacher_distiller(unpaired, max_epochs=1)
+    search = GridSearchCV(distiller, {"feature_weight": [0.1, 1.0]}, cv=2, scoring="accuracy")
+    with pytest.raises(ValueError, match="LabelledStratifiedKFold"):
+        search.fit(unpaired["X_student"], unpaired["y_student"])
+
+
+def test_scoring_string_with_labelled_folds_is_right(unpaired):
+    from skcmkd.model_selection import LabelledStratifiedKFold
+
+    distiller = _teacher_distiller(unpaired, max_epochs=1)
+    cv = LabelledStratifiedKFold(3, random_state=0)
+    search = GridSearchCV(distiller, {"feature_weight": [0.1, 1.0]}, cv=cv, scoring="accuracy")
+    search.fit(unpaired["X_student"], unpaired["y_student"])
+    default = GridSearchCV(distiller, {"feature_weight": [0.1, 1.0]}, cv=cv)
+    default.fit(unpaired["X_student"], unpaired["y_student"])
+    # no unlabelled row in a validation fold: "accuracy" and the estimator's score agree
+    assert np.allclose(
+        search.cv_results_["mean_test_score"], default.cv_results_["mean_test_score"]
+    )
+
+
+# -- the checks of the "auto" parameters ------------------------------------------
+
+
+def _voices(n=300, seed=0):
+    """Three classes in 4 weak columns; 40 loud columns shared by 15 'voices'."""
+    rng = np.random.RandomState(seed)
+    y = np.arange(n) % 3
+    voice = rng.randint(0, 15, n)
+    signal = 1.5 * np.eye(4)[y] + 0.5 * rng.randn(n, 4)
+    nuisance = 6 * rng.randn(15, 40)[voice] + rng.randn(n, 40)
+    y_partial = np.where(np.arange(n) < 30, y, -1)
+    return np.hstack([signal, nuisance]), y_partial, y
+
+
+def test_auto_trust_turns_alignment_off_where_neighbours_share_no_class():
+    X, y, _ = _voices()
+    params = dict(max_epochs=3, random_state=0)
+    model = CrossModalDistiller(**params).fit(X, y)
+    assert model.checks_["clusters"]["checked"]
+    assert (
+        model.checks_["clusters"]["graph_accuracy"] < model.checks_["clusters"]["linear_accuracy"]
+    )
+    assert model.unlabelled_trust_ == 0.0 and "nc" not in model.history_[-1]
+    alone = CrossModalDistiller(neighbor_weight=0.0, **params).fit(X, y)
+    assert np.array_equal(model.predict_proba(X), alone.predict_proba(X))
+
+
+def test_auto_trust_keeps_alignment_where_neighbours_share_a_class():
+    rng = np.random.RandomState(0)
+    y = np.arange(300) % 3
+    X = 4 * np.eye(6)[y] + rng.randn(300, 6)
+    y_partial = np.where(np.arange(300) < 30, y, -1)
+    model = CrossModalDistiller(max_epochs=2, random_state=0).fit(X, y_partial)
+    assert model.unlabelled_trust_ == 1.0 and "nc" in model.history_[-1]
+
+
+def test_a_given_trust_is_used_unchecked(unpaired):
+    model = _teacher_distiller(unpaired, unlabelled_trust=0.5)
+    model.fit(unpaired["X_student"], unpaired["y_student"])
+    assert model.checks_["clusters"] is None and model.unlabelled_trust_ == 0.5
+    share = np.mean(unpaired["y_student"] == -1)
+    assert model.net_.criterion_.feature_weight == pytest.approx(5.0 * share * 0.5)
+
+
+def test_auto_relations_follow_the_measured_agreement(unpaired):
+    model = _teacher_distiller(unpaired, teacher_relations="auto")
+    model.fit(unpaired["X_student"], unpaired["y_student"])
+    rho = model.checks_["relation_agreement"]
+    assert -1.0 <= rho <= 1.0
+    from skcmkd.assumptions import relations_from_agreement
+
+    assert model.teacher_relations_ == relations_from_agreement(rho)
+    target = model.net_.criterion_.target
+    assert (target.shift is None) == (model.teacher_relations_ == 1.0)
+
+
+def test_teacher_relations_zero_aligns_to_equidistant_class_means(unpaired):
+    model = _teacher_distiller(unpaired, teacher_relations=0.0, head_init="teacher", lr=1e-12)
+    model.fit(unpaired["X_student"], unpaired["y_student"])
+    target = model.net_.criterion_.target
+    means = model.teacher.class_means_ + target.shift
+    distances = np.linalg.norm(means[:, None] - means[None], axis=-1)[np.triu_indices(10, 1)]
+    assert distances.std() / distances.mean() < 1e-4
+    # the student's head starts from the head refitted on the moved bank
+    assert torch.allclose(model.net_.module_.head.weight, target.head_weight, atol=1e-6)

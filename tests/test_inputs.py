@@ -5,7 +5,7 @@ import pytest
 import torch
 from sklearn.exceptions import NotFittedError
 
-import skcmkd._distiller
+import skcmkd._net
 from skcmkd import CrossModalDistiller
 
 from .conftest import FAST
@@ -48,8 +48,8 @@ def _distiller(**params):
     return CrossModalDistiller(**{**FAST, **params})
 
 
-def _set_teacher(X=X_T, y=Y_T, **params):
-    return lambda: _distiller(**params).set_teacher(X, y)
+def _set_teacher(X=X_T, y=Y_T, **arguments):
+    return lambda: _distiller().set_teacher(X, y, **arguments)
 
 
 def _fit(X=X_S, y=Y_S, teacher=True, **params):
@@ -96,10 +96,14 @@ BAD_INPUTS = {
     "y_teacher one class": (_set_teacher(y=np.zeros(60, int)), r"single class.*another class"),
     "y_teacher 2-D": (_set_teacher(y=np.c_[Y_T, Y_T]), r"y_teacher must be 1-D"),
     "precomputed beyond float32": (
-        _set_teacher(X=X_T * 1e300, teacher_encoder="precomputed"),
+        _set_teacher(X=X_T * 1e300, encoder="precomputed"),
         r"float32's range.*Rescale X_teacher",
     ),
-    "unknown solver at set_teacher": (_set_teacher(solver="sinkorn"), r"'solver' parameter"),
+    "unknown solver at set_teacher": (
+        lambda: _distiller(solver="sinkorn").set_teacher(X_T, Y_T),
+        r"'solver' parameter",
+    ),
+    "unknown teacher encoder": (_set_teacher(encoder="resnet"), r"encoder must be one of"),
     # fit: student-modality data
     "X NaN": (_fit(X=_with(X_S, **{"0_0": np.nan})), r"X holds NaN.*Impute"),
     "X inf": (_fit(X=_with(X_S, **{"2_1": -np.inf})), r"X holds infinity.*Clip"),
@@ -192,7 +196,7 @@ def test_score_checks_its_labels(fitted, unpaired):
 
 @pytest.mark.parametrize("kind", ["mlp", "precomputed"])
 def test_teacher_transform_checks_the_width(kind):
-    teacher = _distiller(teacher_encoder=kind).set_teacher(X_T, Y_T).teacher
+    teacher = _distiller().set_teacher(X_T, Y_T, encoder=kind).teacher
     with pytest.raises(ValueError, match=f"X_teacher has 3 columns.*'{kind}' teacher.*of 4"):
         teacher.transform(X_S)
 
@@ -250,17 +254,17 @@ def test_huge_teacher_inputs_give_a_working_teacher():
 
 def test_huge_precomputed_embeddings_give_a_finite_head():
     embeddings = X_T * 1e30  # representable in float32, squares are not
-    teacher = _distiller(teacher_encoder="precomputed").set_teacher(embeddings, Y_T).teacher
+    teacher = _distiller().set_teacher(embeddings, Y_T, encoder="precomputed").teacher
     proba = teacher.predict_proba(embeddings)
     assert np.all(np.isfinite(proba))
-    model = _distiller(teacher_encoder="precomputed").set_teacher(embeddings, Y_T).fit(X_S, Y_S)
+    model = _distiller().set_teacher(embeddings, Y_T, encoder="precomputed").fit(X_S, Y_S)
     assert np.all(np.isfinite(model.history_[:, "fa"]))
 
 
 def test_student_weights_that_break_at_the_last_step_are_an_error(monkeypatch):
     model = _fit()()
     before = model.predict_proba(X_S)
-    original = skcmkd._distiller.DistillerNet.fit
+    original = skcmkd._net.DistillerNet.fit
 
     def fit_then_break(net, X, y):
         original(net, X, y)
@@ -268,7 +272,7 @@ def test_student_weights_that_break_at_the_last_step_are_an_error(monkeypatch):
             net.module_.head.bias.fill_(float("nan"))
         return net
 
-    monkeypatch.setattr(skcmkd._distiller.DistillerNet, "fit", fit_then_break)
+    monkeypatch.setattr(skcmkd._net.DistillerNet, "fit", fit_then_break)
     with pytest.raises(FloatingPointError, match=r"weights \['head.bias'\].*Lower `lr`"):
         model.fit(X_S, Y_S)
     assert np.array_equal(model.predict_proba(X_S), before)

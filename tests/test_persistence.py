@@ -12,12 +12,13 @@ from sklearn.decomposition import PCA
 from skorch.callbacks import Callback
 from skorch.exceptions import DeviceWarning
 
+import skcmkd
 import skcmkd._distiller
 import skcmkd.persistence
 from skcmkd import CrossModalDistiller, load_model, save_model
 from skcmkd.exceptions import InconsistentVersionWarning
 
-from .conftest import FAST
+from .conftest import FAST, TEACHER_FAST
 from .test_distiller import TinyEncoder
 
 
@@ -94,7 +95,7 @@ def test_string_classes_feature_names_and_custom_module(unpaired, tmp_path):
     columns = [f"zernike_{i}" for i in range(unpaired["X_student"].shape[1])]
     X = pd.DataFrame(unpaired["X_student"], columns=columns)
     model = CrossModalDistiller(module=TinyEncoder, module__width=6, **FAST)
-    model.set_teacher(unpaired["X_teacher"], names[unpaired["y_teacher"]])
+    model.set_teacher(unpaired["X_teacher"], names[unpaired["y_teacher"]], **TEACHER_FAST)
     model.fit(X, y_student.astype(object))
     save_model(model, tmp_path)
     loaded = load_model(tmp_path)
@@ -111,7 +112,9 @@ def test_precomputed_and_encoder_teachers(unpaired, tmp_path):
         ("precomputed", "precomputed", pca.transform(unpaired["X_teacher"])),
         ("encoder", pca, unpaired["X_teacher"]),
     ]:
-        model = CrossModalDistiller(encoder, **FAST).set_teacher(X_teacher, unpaired["y_teacher"])
+        model = CrossModalDistiller(**FAST).set_teacher(
+            X_teacher, unpaired["y_teacher"], encoder=encoder
+        )
         model.fit(unpaired["X_student"], unpaired["y_student"])
         directory = tmp_path / kind
         with warnings.catch_warnings(record=True) as caught:
@@ -122,7 +125,7 @@ def test_precomputed_and_encoder_teachers(unpaired, tmp_path):
         assert loaded.teacher.kind == kind
         if kind == "encoder":  # a user object: named as not saved
             messages = " ".join(str(w.message) for w in caught)
-            assert "teacher_encoder" in messages and "own encoder" in messages
+            assert "own encoder" in messages
             with pytest.raises(ValueError, match="loaded without its encoder"):
                 loaded.teacher.transform(unpaired["X_teacher"])
 
@@ -160,7 +163,8 @@ def test_unpickling_from_another_version_warns(fitted, monkeypatch):
     data = pickle.dumps(fitted)
     monkeypatch.setattr(skcmkd._distiller, "_version", lambda: "9.9.9")
     with pytest.warns(
-        InconsistentVersionWarning, match="saved with skcmkd 0.1.0 and is loaded with skcmkd 9.9.9"
+        InconsistentVersionWarning,
+        match=f"saved with skcmkd {skcmkd.__version__} and is loaded with skcmkd 9.9.9",
     ):
         pickle.loads(data)
 
@@ -177,13 +181,17 @@ def test_pickled_on_a_gpu_loads_on_a_cpu_only_machine(fitted, unpaired, monkeypa
     model = pickle.loads(pickle.dumps(fitted))
     model.set_params(device="cuda")
     model.net_.device = "cuda"  # as skorch records a net trained on a GPU
-    assert "bank_" not in model.net_.__getstate__()
+    assert "_tensors" not in model.net_.criterion_.__getstate__()
     data = pickle.dumps(model)
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     with pytest.warns(DeviceWarning, match="cpu"):
         loaded = pickle.loads(data)
-    assert torch.device(loaded.net_.device).type == "cpu" == loaded.net_.bank_.device.type
+    assert torch.device(loaded.net_.device).type == "cpu"
     _assert_same_predictions(fitted, loaded, unpaired["X_test"])
+    # refitting there draws the teacher batches on the CPU
+    X, y = np.zeros((4, loaded.n_features_in_)), np.array([0, 1, -1, -1])
+    loaded.set_params(device="cpu", max_epochs=1).fit(X, y)
+    assert loaded.net_.criterion_._tensors["bank"].device.type == "cpu"
 
 
 def test_saved_on_a_gpu_loads_on_a_cpu_only_machine(fitted, unpaired, tmp_path, monkeypatch):
@@ -216,7 +224,7 @@ def test_ctrl_c_during_fit_leaves_a_usable_model_and_a_second_fit_starts_clean(u
     X, y = unpaired["X_student"], unpaired["y_student"]
     params = dict(FAST, max_epochs=4)
     model = CrossModalDistiller(callbacks=[InterruptOnce(at_epoch=2)], **params)
-    model.set_teacher(unpaired["X_teacher"], unpaired["y_teacher"]).fit(X, y)
+    model.set_teacher(unpaired["X_teacher"], unpaired["y_teacher"], **TEACHER_FAST).fit(X, y)
     assert len(model.history_) == 2  # skorch stops at the interrupted epoch and keeps the model
     assert np.all(np.isfinite(model.predict_proba(unpaired["X_test"])))
 
@@ -240,3 +248,36 @@ def test_ctrl_c_before_training_keeps_the_previous_model(fitted, unpaired, monke
     with pytest.raises(KeyboardInterrupt):
         model.fit(unpaired["X_student"], unpaired["y_student"])
     assert np.array_equal(model.predict_proba(unpaired["X_test"]), before)
+
+
+def test_a_parameter_that_is_not_plain_data_is_named_and_the_save_completes(unpaired, tmp_path):
+    from skorch.callbacks import LRScheduler
+
+    model = CrossModalDistiller(callbacks=[LRScheduler()], **FAST)
+    model.fit(unpaired["X_student"], unpaired["y_student_true"])
+    with pytest.warns(UserWarning, match=r"\['callbacks'\] are not plain data"):
+        save_model(model, tmp_path)
+    loaded = load_model(tmp_path)
+    assert loaded.callbacks is None
+    _assert_same_predictions(model, loaded, unpaired["X_test"])
+
+
+def test_a_failing_save_writes_nothing(fitted, tmp_path, monkeypatch):
+    import skcmkd.persistence
+
+    def broken(*args, **kwargs):
+        raise TypeError("cannot serialise")
+
+    monkeypatch.setattr(skcmkd.persistence, "_plain_params", broken)
+    with pytest.raises(TypeError):
+        save_model(fitted, tmp_path / "model")
+    assert not (tmp_path / "model").exists()
+
+
+def test_the_checks_of_the_fit_are_saved(fitted, tmp_path):
+    save_model(fitted, tmp_path)
+    loaded = load_model(tmp_path)
+    assert loaded.unlabelled_trust_ == fitted.unlabelled_trust_
+    assert loaded.teacher_relations_ == fitted.teacher_relations_
+    assert loaded.checks_ == fitted.checks_
+    assert loaded.teacher.settings["max_epochs"] == fitted.teacher.settings["max_epochs"]

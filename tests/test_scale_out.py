@@ -50,7 +50,7 @@ def _read_counts():
 
 def test_grid_search_on_a_local_dask_cluster(client, unpaired):
     distiller = CrossModalDistiller(**{**FAST, "max_epochs": 2})
-    distiller.set_teacher(unpaired["X_teacher"], unpaired["y_teacher"])
+    distiller.set_teacher(unpaired["X_teacher"], unpaired["y_teacher"], max_epochs=5)
     client.run(_count_calls)
     search = GridSearchCV(distiller, {"feature_weight": [0.0, 1.0, 5.0]}, cv=2, n_jobs=-1)
     with parallel_config(backend="dask"):

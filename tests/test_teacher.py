@@ -10,7 +10,7 @@ import skcmkd._teacher
 from skcmkd import CrossModalDistiller, Teacher
 from skcmkd._teacher import _mean_squared_distance, torch_seed
 
-from .conftest import FAST
+from .conftest import FAST, TEACHER_FAST
 
 
 def test_mlp_teacher_keeps_a_float32_bank_with_labels(fitted, unpaired):
@@ -24,8 +24,9 @@ def test_mlp_teacher_keeps_a_float32_bank_with_labels(fitted, unpaired):
 
 
 def test_mlp_teacher_learns_its_own_modality(unpaired):
-    distiller = CrossModalDistiller(teacher_max_epochs=30, random_state=0)
-    teacher = distiller.set_teacher(unpaired["X_teacher"], unpaired["y_teacher"]).teacher
+    distiller = CrossModalDistiller(random_state=0)
+    teacher = distiller.set_teacher(unpaired["X_teacher"], unpaired["y_teacher"], max_epochs=30)
+    teacher = teacher.teacher
     accuracy = np.mean(teacher.predict(unpaired["X_teacher"]) == unpaired["y_teacher"])
     assert accuracy > 0.9
     assert np.allclose(teacher.transform(unpaired["X_teacher"]), teacher.bank_, atol=1e-5)
@@ -33,8 +34,9 @@ def test_mlp_teacher_learns_its_own_modality(unpaired):
 
 def test_precomputed_teacher_fits_only_the_head(unpaired):
     embeddings = PCA(8, random_state=0).fit_transform(unpaired["X_teacher"])
-    distiller = CrossModalDistiller("precomputed", **FAST)
-    teacher = distiller.set_teacher(embeddings, unpaired["y_teacher"]).teacher
+    distiller = CrossModalDistiller(**FAST)
+    teacher = distiller.set_teacher(embeddings, unpaired["y_teacher"], encoder="precomputed")
+    teacher = teacher.teacher
     assert teacher.kind == "precomputed" and teacher.encoder is None
     assert np.array_equal(teacher.bank_, embeddings.astype(np.float32))
     assert np.mean(teacher.predict(embeddings) == unpaired["y_teacher"]) > 0.8
@@ -44,8 +46,10 @@ def test_precomputed_teacher_fits_only_the_head(unpaired):
 
 def test_fitted_sklearn_transformer_as_teacher_encoder(unpaired):
     pca = PCA(6, random_state=0).fit(unpaired["X_teacher"])
-    distiller = CrossModalDistiller(FrozenEstimator(pca), **FAST)
-    teacher = distiller.set_teacher(unpaired["X_teacher"], unpaired["y_teacher"]).teacher
+    distiller = CrossModalDistiller(**FAST)
+    encoder = FrozenEstimator(pca)
+    teacher = distiller.set_teacher(unpaired["X_teacher"], unpaired["y_teacher"], encoder=encoder)
+    teacher = teacher.teacher
     assert teacher.kind == "encoder"
     assert np.allclose(teacher.bank_, pca.transform(unpaired["X_teacher"]), atol=1e-5)
     assert (
@@ -59,8 +63,9 @@ def test_fitted_sklearn_transformer_as_teacher_encoder(unpaired):
 def test_torch_module_as_teacher_encoder(unpaired):
     with torch_seed(0):
         encoder = torch.nn.Linear(unpaired["X_teacher"].shape[1], 5)
-    distiller = CrossModalDistiller(encoder, **FAST)
-    teacher = distiller.set_teacher(unpaired["X_teacher"], unpaired["y_teacher"]).teacher
+    distiller = CrossModalDistiller(**FAST)
+    teacher = distiller.set_teacher(unpaired["X_teacher"], unpaired["y_teacher"], encoder=encoder)
+    teacher = teacher.teacher
     with torch.no_grad():
         expected = encoder(torch.as_tensor(unpaired["X_teacher"], dtype=torch.float32)).numpy()
     assert np.allclose(teacher.bank_, expected, atol=1e-5)
@@ -71,14 +76,14 @@ def test_binary_teacher_head_from_logistic_regression():
     rng = np.random.RandomState(0)
     y = rng.randint(0, 2, 80)
     X = rng.randn(80, 3) + 3 * y[:, None]
-    teacher = CrossModalDistiller("precomputed").set_teacher(X, y).teacher
+    teacher = CrossModalDistiller().set_teacher(X, y, encoder="precomputed").teacher
     assert teacher.head.weight.shape == (2, 3)
     assert np.mean(teacher.predict(X) == y) > 0.9
 
 
 def test_teacher_never_trains_during_student_fit(unpaired):
     distiller = CrossModalDistiller(**FAST).set_teacher(
-        unpaired["X_teacher"], unpaired["y_teacher"]
+        unpaired["X_teacher"], unpaired["y_teacher"], **TEACHER_FAST
     )
     teacher = distiller.teacher
     bank, weight = teacher.bank_.copy(), teacher.head.weight.detach().clone()
@@ -114,14 +119,14 @@ def test_memory_mapped_embeddings_are_used_in_place(unpaired, tmp_path):
     embeddings = PCA(8, random_state=0).fit_transform(unpaired["X_teacher"])
     np.save(tmp_path / "bank.npy", np.ascontiguousarray(embeddings, dtype=np.float32))
     mapped = np.load(tmp_path / "bank.npy", mmap_mode="r")
-    distiller = CrossModalDistiller("precomputed", **FAST).set_teacher(
-        mapped, unpaired["y_teacher"]
+    distiller = CrossModalDistiller(**FAST).set_teacher(
+        mapped, unpaired["y_teacher"], encoder="precomputed"
     )
     assert np.shares_memory(distiller.teacher.bank_, mapped)  # no copy of the bank
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # not even torch's warning about read-only arrays
         distiller.fit(unpaired["X_student"], unpaired["y_student"])
-    assert np.shares_memory(distiller.net_.bank_.numpy(), mapped)
+    assert np.shares_memory(distiller.net_.criterion_._tensors["bank"].numpy(), mapped)
 
 
 def test_cost_scale_by_chunks_matches_the_direct_formula():
@@ -135,8 +140,8 @@ def test_large_banks_fit_the_head_on_a_subset(unpaired, monkeypatch):
     monkeypatch.setattr(skcmkd._teacher, "HEAD_FIT_ROWS", 120)
     embeddings = PCA(8, random_state=0).fit_transform(unpaired["X_teacher"])
     teacher = (
-        CrossModalDistiller("precomputed", **FAST)
-        .set_teacher(embeddings, unpaired["y_teacher"])
+        CrossModalDistiller(**FAST)
+        .set_teacher(embeddings, unpaired["y_teacher"], encoder="precomputed")
         .teacher
     )
     assert len(teacher.bank_) == 300  # the bank keeps every row
@@ -148,8 +153,33 @@ def test_a_fortran_ordered_memory_map_is_copied_once(unpaired, tmp_path):
     np.save(tmp_path / "bank.npy", embeddings.astype(np.float32))
     mapped = np.load(tmp_path / "bank.npy", mmap_mode="r")
     teacher = (
-        CrossModalDistiller("precomputed", **FAST)
-        .set_teacher(mapped, unpaired["y_teacher"])
+        CrossModalDistiller(**FAST)
+        .set_teacher(mapped, unpaired["y_teacher"], encoder="precomputed")
         .teacher
     )
     assert teacher.bank_.flags["C_CONTIGUOUS"] and not np.shares_memory(teacher.bank_, mapped)
+
+
+def test_target_keeps_the_teacher_at_relations_one(fitted):
+    target = fitted.teacher.target(1.0)
+    assert target.shift is None and target.bank is fitted.teacher.bank_
+    assert target.cost_scale == fitted.teacher.cost_scale_
+
+
+def test_target_evens_out_the_class_means_and_refits_the_head(fitted, unpaired):
+    teacher = fitted.teacher
+    target = teacher.target(0.0, random_state=0)
+    means = teacher.class_means_ + target.shift
+    distances = np.linalg.norm(means[:, None] - means[None], axis=-1)[np.triu_indices(10, 1)]
+    assert distances.std() / distances.mean() < 1e-4
+    moved = teacher.bank_ + target.shift[teacher.bank_labels_]
+    predicted = np.argmax(moved @ target.head_weight.numpy().T + target.head_bias.numpy(), axis=1)
+    assert np.mean(predicted == teacher.bank_labels_) > 0.9
+    halfway = teacher.target(0.5).shift
+    assert np.allclose(halfway, target.shift / 2, atol=1e-5)
+
+
+def test_class_means_by_chunks_match_the_direct_means(fitted):
+    teacher = fitted.teacher
+    direct = [teacher.bank_[teacher.bank_labels_ == c].mean(axis=0) for c in range(10)]
+    assert np.allclose(teacher.class_means_, direct, atol=1e-5)

@@ -1,0 +1,15 @@
+"""scikit-learn's private helpers, imported in one place.
+
+``validate_data`` and ``_fit_context`` moved between scikit-learn releases;
+they come through sklearn-compat, which tracks those moves (as
+imbalanced-learn does). The parameter-constraint classes have no public home
+and no sklearn-compat shim; they have kept their names and behaviour since
+scikit-learn 1.2. CI runs the test suite on the lowest versions
+``pyproject.toml`` allows (``constraints-lowest.txt``) and on the newest.
+"""
+
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn_compat.base import _fit_context
+from sklearn_compat.utils.validation import validate_data
+
+__all__ = ["Interval", "StrOptions", "_fit_context", "validate_data"]

@@ -1,0 +1,279 @@
+r"""Check, before training, the two assumptions the alignment terms rest on.
+
+Both terms that use the unlabelled student rows pull them into clusters.
+Neighbour consistency moves each row with its neighbours in the student's
+input space; feature alignment moves the rows onto the teacher's class
+clusters. They help only where
+
+1. rows that lie close in the student's input space tend to share a class
+   (the *cluster assumption* of semi-supervised learning). On data where
+   close rows share something else (a voice, a noise, a sensor), pulling them
+   together mixes classes;
+2. the teacher's class relations (which of its classes lie close together)
+   hold in the student's modality. Where they do not, forcing the student
+   onto the teacher's arrangement distorts it: the same clusters, equally far
+   apart, are the better prior (a teacher of labelled noise has exactly that).
+
+Both are measured from the labelled student rows alone, before any training:
+:func:`check_clusters` compares how well the neighbour graph of all student
+rows spreads the labels with how well a linear model does; and
+:func:`relation_agreement` correlates the distances between the student's
+class means with those between the teacher's. :class:`CrossModalDistiller`
+turns the first into ``unlabelled_trust_`` (a factor on both alignment terms)
+and the second into ``teacher_relations_`` (how much of the teacher's class
+arrangement to keep), when those parameters are ``"auto"``.
+"""
+
+import warnings
+from dataclasses import asdict, dataclass
+
+import numpy as np
+from scipy.stats import spearmanr
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import KFold, StratifiedKFold
+from sklearn.semi_supervised import LabelSpreading
+from sklearn.utils import check_random_state
+
+from ._inputs import input_scaler, labelled_mask
+
+__all__ = [
+    "ClusterCheck",
+    "check_clusters",
+    "relation_agreement",
+    "relation_agreement_codes",
+    "relations_from_agreement",
+    "equidistant_shift",
+]
+
+#: ``unlabelled_trust="auto"`` maps the neighbour graph's share of the linear
+#: model's skill (above chance) to a weight: none at or below the first value,
+#: full at or above the second. On the probe seeds (docs/probe_safe_defaults.md)
+#: the mfeat and digit-image students measured 0.79-1.0, the spoken digits
+#: 0.0-0.5.
+CLUSTER_RAMP = (0.5, 0.9)
+#: ``teacher_relations="auto"`` keeps none of the teacher's class arrangement
+#: at or below the first Spearman correlation and all of it at or above the
+#: second.
+RELATION_RAMP = (0.2, 0.6)
+
+
+def _ramp(value, low, high):
+    return float(np.clip((value - low) / (high - low), 0.0, 1.0))
+
+
+@dataclass(frozen=True)
+class ClusterCheck:
+    """What :func:`check_clusters` measured.
+
+    Attributes
+    ----------
+    linear_accuracy : float
+        Cross-validated accuracy of a logistic regression on the labelled rows.
+    graph_accuracy : float
+        Cross-validated accuracy of label spreading over the nearest-neighbour
+        graph of all rows (labelled and unlabelled), on the same folds.
+    chance : float
+        Share of the most frequent labelled class.
+    trust : float
+        ``(graph - chance) / (linear - chance)`` mapped through
+        :data:`CLUSTER_RAMP` to ``[0, 1]``; ``1.0`` when the check could not
+        run (see ``checked``).
+    checked : bool
+        ``False`` when there were too few labelled rows to cross-validate (fewer
+        than two classes with two labelled rows each, or fewer labelled rows
+        than folds): nothing is measured then and ``trust`` is ``1.0``.
+    """
+
+    linear_accuracy: float
+    graph_accuracy: float
+    chance: float
+    trust: float
+    checked: bool
+
+    def to_dict(self):
+        """The check as a plain ``dict``."""
+        return asdict(self)
+
+
+def check_clusters(X, y, *, n_neighbors=10, n_splits=5, max_unlabelled=5000, random_state=0):
+    """Do rows that lie close in the input space share a class? Measured on the labelled rows.
+
+    The labelled rows are split into folds. For each fold, a logistic
+    regression is fitted on the other labelled rows, and label spreading
+    (:class:`~sklearn.semi_supervised.LabelSpreading`, ``knn`` kernel) spreads
+    the other labels over the nearest-neighbour graph of *all* rows; both
+    predict the fold's rows. Where the graph does about as well as the linear
+    model, neighbours carry the class and the unlabelled rows' structure can
+    be trusted; where it does much worse, they share something else.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, n_features)
+        Student rows, labelled and unlabelled; standardised here.
+    y : array-like of shape (n_samples,)
+        Labels, ``-1`` for unlabelled rows.
+    n_neighbors : int, default=10
+        Neighbours per row in the graph.
+    n_splits : int, default=5
+        Folds over the labelled rows (stratified where every class has that
+        many labelled rows).
+    max_unlabelled : int, default=5000
+        At most this many unlabelled rows (a random subset) enter the graph.
+    random_state : int, RandomState instance or None, default=0
+        Seeds the folds and the subset.
+
+    Returns
+    -------
+    check : ClusterCheck
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skcmkd.assumptions import check_clusters
+    >>> rng = np.random.RandomState(0)
+    >>> y = np.repeat([0, 1, 2], 40)
+    >>> X = rng.randn(120, 5) + 4 * np.eye(5)[y]  # three well-separated clusters
+    >>> y_partial = np.where(np.arange(120) % 40 < 5, y, -1)
+    >>> check_clusters(X, y_partial).trust
+    1.0
+    """
+    X, y = np.asarray(X, dtype=float), np.asarray(y)
+    rng = check_random_state(random_state)
+    mask = labelled_mask(y)
+    labelled, unlabelled = np.flatnonzero(mask), np.flatnonzero(~mask)
+    classes, counts = np.unique(y[labelled], return_counts=True)
+    if (counts >= 2).sum() < 2 or len(labelled) < n_splits:
+        return ClusterCheck(np.nan, np.nan, np.nan, 1.0, False)
+    if len(unlabelled) > max_unlabelled:
+        unlabelled = rng.choice(unlabelled, max_unlabelled, replace=False)
+    rows = np.r_[labelled, unlabelled]
+    X = input_scaler().fit_transform(X[rows])
+    n_labelled, y_labelled = len(labelled), y[labelled]
+    stratify = counts.min() >= n_splits
+    folds = (StratifiedKFold if stratify else KFold)(n_splits, shuffle=True, random_state=rng)
+    linear_hits = graph_hits = 0
+    with warnings.catch_warnings():  # tiny folds: convergence and empty-class warnings
+        warnings.simplefilter("ignore")
+        for train, test in folds.split(np.zeros(n_labelled), y_labelled):
+            linear = LogisticRegression(max_iter=2000).fit(X[train], y_labelled[train])
+            linear_hits += np.sum(linear.predict(X[test]) == y_labelled[test])
+            spread = np.full(len(rows), -1, dtype=np.int64)
+            spread[train] = np.searchsorted(classes, y_labelled[train])
+            graph = LabelSpreading(kernel="knn", n_neighbors=min(n_neighbors, len(rows) - 1))
+            graph.fit(X, spread)
+            predicted = classes[graph.transduction_[test]]
+            graph_hits += np.sum(predicted == y_labelled[test])
+    linear_accuracy, graph_accuracy = linear_hits / n_labelled, graph_hits / n_labelled
+    chance = counts.max() / n_labelled
+    skill = (graph_accuracy - chance) / max(linear_accuracy - chance, 1e-12)
+    trust = _ramp(skill, *CLUSTER_RAMP)
+    return ClusterCheck(float(linear_accuracy), float(graph_accuracy), float(chance), trust, True)
+
+
+def _class_means(Z, codes, present):
+    return np.stack([Z[codes == c].mean(axis=0) for c in present])
+
+
+def _pair_distances(means):
+    """Squared distances between class means, upper triangle."""
+    squared = ((means[:, None] - means[None]) ** 2).sum(-1)
+    return squared[np.triu_indices(len(means), 1)]
+
+
+def relation_agreement(teacher, X, y):
+    """Do the student's classes relate to each other as the teacher's do?
+
+    The squared distances between the class means of the labelled student
+    rows (standardised inputs) and between the class means of the teacher's
+    bank of embeddings, one number per pair of classes; the Spearman
+    correlation of the two lists. Near 1, classes that look alike to the
+    teacher look alike to the student too, and the teacher's arrangement of
+    its classes is knowledge the student can use. Near 0 or below, it is not.
+    A teacher of labelled random noise has nothing to agree with.
+
+    Parameters
+    ----------
+    teacher : Teacher
+        A fitted teacher (:meth:`CrossModalDistiller.set_teacher`).
+    X : array-like of shape (n_samples, n_features)
+        Student rows.
+    y : array-like of shape (n_samples,)
+        Their labels, ``-1`` for unlabelled rows (ignored). Labels must be
+        among the teacher's classes.
+
+    Returns
+    -------
+    rho : float
+        ``nan`` when fewer than three classes have a labelled row.
+    """
+    y = np.asarray(y)
+    labelled = labelled_mask(y)
+    codes = np.full(len(y), -1, dtype=np.int64)
+    codes[labelled] = np.searchsorted(teacher.classes_, y[labelled])
+    return relation_agreement_codes(teacher, X, codes)
+
+
+def relation_agreement_codes(teacher, X, codes):
+    """:func:`relation_agreement` for class codes (indices into the teacher's classes)."""
+    X, codes = np.asarray(X, dtype=float), np.asarray(codes)
+    labelled = codes >= 0
+    present = np.unique(codes[labelled])
+    if len(present) < 3:
+        return float("nan")
+    standardised = input_scaler().fit(X).transform(X)[labelled]
+    student = _class_means(standardised, codes[labelled], present)
+    rho = spearmanr(_pair_distances(student), _pair_distances(teacher.class_means_[present]))
+    return float(rho.statistic)
+
+
+def relations_from_agreement(rho):
+    """How much of the teacher's class arrangement to keep, from :func:`relation_agreement`.
+
+    :data:`RELATION_RAMP` maps the correlation to ``[0, 1]``; ``nan`` (too
+    few labelled classes to tell) keeps all of it.
+    """
+    return 1.0 if np.isnan(rho) else _ramp(rho, *RELATION_RAMP)
+
+
+def equidistant_shift(means, keep):
+    """Per-class shifts that move class means towards an equidistant arrangement.
+
+    The equidistant arrangement is a regular simplex with the same mean
+    squared distance between class means, rotated to lie as close as possible
+    to the given means (orthogonal Procrustes). Adding row ``c`` of the result
+    to every embedding of class ``c`` moves the means to
+    ``keep * means + (1 - keep) * simplex``: the shapes of the classes stay,
+    only their relations change.
+
+    Parameters
+    ----------
+    means : ndarray of shape (n_classes, latent_dim)
+    keep : float in [0, 1]
+        ``1`` returns zeros.
+
+    Returns
+    -------
+    shift : ndarray of shape (n_classes, latent_dim)
+        Zeros too when a simplex of ``n_classes`` vertices does not fit in
+        ``latent_dim`` dimensions (``n_classes > latent_dim + 1``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> means = np.array([[0.0, 0.0], [1.0, 0.0], [5.0, 0.0]])
+    >>> moved = means + equidistant_shift(means, keep=0.0)
+    >>> d = np.linalg.norm(moved[:, None] - moved[None], axis=-1)
+    >>> bool(np.allclose(d[0, 1], [d[0, 2], d[1, 2]]))
+    True
+    """
+    means = np.asarray(means, dtype=np.float64)
+    n_classes, latent_dim = means.shape
+    if keep >= 1.0 or n_classes < 3 or n_classes > latent_dim + 1:
+        return np.zeros_like(means)
+    centre = means.mean(axis=0)
+    centred = means - centre
+    simplex = np.eye(n_classes) - 1.0 / n_classes  # equidistant, centred, in R^n_classes
+    u, _, vt = np.linalg.svd(simplex.T @ centred, full_matrices=False)
+    simplex = simplex @ (u @ vt)  # rotated into the latent space, nearest to the means
+    scale = np.sqrt(_pair_distances(centred).mean() / _pair_distances(simplex).mean())
+    return (1.0 - keep) * (centre + scale * simplex - means)

@@ -1,0 +1,130 @@
+"""Cross-validation on partly labelled data.
+
+scikit-learn's default folds (``StratifiedKFold`` on ``y``) treat ``-1`` as
+one more class: every validation fold then holds unlabelled rows, which the
+estimator's own ``score`` skips but any ``scoring=`` string counts as errors,
+and every training fold loses a share of the unlabelled rows the alignment
+terms learn from. :class:`LabelledStratifiedKFold` folds the labelled rows
+only and keeps every unlabelled row in every training fold, so that any
+scorer is right and no unlabelled row is wasted.
+"""
+
+import sys
+
+import numpy as np
+from sklearn.model_selection import BaseCrossValidator, StratifiedKFold
+
+from ._inputs import labelled_mask
+
+__all__ = ["LabelledStratifiedKFold"]
+
+
+class LabelledStratifiedKFold(BaseCrossValidator):
+    """Stratified K-fold over the labelled rows; unlabelled rows always train.
+
+    Each validation fold holds labelled rows only (stratified by class, as
+    :class:`~sklearn.model_selection.StratifiedKFold` would split them); its
+    training fold holds the other labelled rows and *every* unlabelled row
+    (``y == -1``). Use it as ``cv=`` in ``GridSearchCV``,
+    ``cross_val_score``, ``cross_validate``, with any ``scoring=``.
+
+    Parameters
+    ----------
+    n_splits : int, default=5
+        Number of folds; at least 2. Classes with fewer labelled rows than
+        folds get a warning from ``StratifiedKFold``.
+    shuffle : bool, default=True
+        Shuffle each class's labelled rows before splitting.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the shuffle.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skcmkd.model_selection import LabelledStratifiedKFold
+    >>> y = np.array([0, 0, 1, 1, -1, -1, -1])
+    >>> for train, test in LabelledStratifiedKFold(2, random_state=0).split(np.zeros(7), y):
+    ...     print(train, test)
+    [1 3 4 5 6] [0 2]
+    [0 2 4 5 6] [1 3]
+    """
+
+    def __init__(self, n_splits=5, *, shuffle=True, random_state=None):
+        self.n_splits = n_splits
+        self.shuffle = shuffle
+        self.random_state = random_state
+
+    def get_n_splits(self, X=None, y=None, groups=None):
+        """The number of folds."""
+        return self.n_splits
+
+    def split(self, X, y, groups=None):
+        """Train and validation indices of each fold.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Only its length is used.
+        y : array-like of shape (n_samples,)
+            Labels, ``-1`` (or ``"-1"``) for unlabelled rows.
+        groups : ignored
+
+        Yields
+        ------
+        train, test : ndarray
+            Indices; ``test`` never holds an unlabelled row.
+        """
+        if y is None:
+            raise ValueError("LabelledStratifiedKFold needs y: it folds the labelled rows.")
+        y = np.asarray(y)
+        if len(y) != len(X):
+            raise ValueError(f"X has {len(X)} rows but y has {len(y)} labels.")
+        mask = labelled_mask(y)
+        labelled, unlabelled = np.flatnonzero(mask), np.flatnonzero(~mask)
+        if len(labelled) < self.n_splits:
+            raise ValueError(
+                f"{len(labelled)} labelled rows cannot make {self.n_splits} validation folds: "
+                "label more rows or lower n_splits."
+            )
+        folds = StratifiedKFold(
+            self.n_splits,
+            shuffle=self.shuffle,
+            random_state=self.random_state if self.shuffle else None,
+        )
+        for train, test in folds.split(np.zeros(len(labelled)), y[labelled]):
+            yield np.sort(np.r_[labelled[train], unlabelled]), labelled[test]
+
+
+def check_scoring_of_unlabelled():
+    """Refuse to be scored on unlabelled rows by a ``scoring=`` inside cross-validation.
+
+    Called at the start of :meth:`CrossModalDistiller.fit`. Inside
+    scikit-learn's ``_fit_and_score`` (grid searches, ``cross_validate``...)
+    it looks at the validation fold about to be scored: if that fold holds
+    rows labelled ``-1`` and the scorer is not the estimator's own ``score``
+    (which skips them), every such row would count as an error, silently.
+    It reads that function's arguments, which are not public API: where they
+    change, the check does nothing rather than fail.
+    """
+    frame = sys._getframe(1)
+    while frame is not None:
+        code = frame.f_code
+        if code.co_name == "_fit_and_score" and "model_selection" in code.co_filename:
+            break
+        frame = frame.f_back
+    if frame is None:
+        return
+    try:
+        scorer, y, test = (frame.f_locals[name] for name in ("scorer", "y", "test"))
+        scored_by_estimator = type(scorer).__name__ == "_PassthroughScorer"
+        has_unlabelled = y is not None and not labelled_mask(np.asarray(y)[test]).all()
+    except Exception:  # another scikit-learn: no check rather than a false alarm
+        return
+    if has_unlabelled and not scored_by_estimator:
+        raise ValueError(
+            "This cross-validation scores validation folds that hold unlabelled rows "
+            "(y == -1) with a `scoring=` scorer, which counts every one of them as an error. "
+            "Pass cv=skcmkd.model_selection.LabelledStratifiedKFold(...) (validation folds "
+            "of labelled rows only, every unlabelled row kept for training), or leave "
+            "`scoring` unset to use the estimator's score, which skips unlabelled rows."
+        )

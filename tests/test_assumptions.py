@@ -1,0 +1,86 @@
+"""The checks behind unlabelled_trust="auto" and teacher_relations="auto"."""
+
+import numpy as np
+import pytest
+
+from skcmkd.assumptions import (
+    CLUSTER_RAMP,
+    RELATION_RAMP,
+    check_clusters,
+    equidistant_shift,
+    relation_agreement,
+    relations_from_agreement,
+)
+
+from .test_distiller import _voices
+
+
+def test_clusters_that_carry_the_class_are_trusted():
+    rng = np.random.RandomState(0)
+    y = np.arange(200) % 4
+    X = 5 * np.eye(8)[y] + rng.randn(200, 8)
+    check = check_clusters(X, np.where(np.arange(200) < 40, y, -1))
+    assert check.checked and check.trust == 1.0
+    assert check.graph_accuracy >= check.linear_accuracy - 0.05
+
+
+def test_neighbours_that_share_a_voice_are_not_trusted():
+    X, y, _ = _voices()
+    check = check_clusters(X, y)
+    assert check.checked and check.trust == 0.0
+    assert check.graph_accuracy < check.linear_accuracy - 0.2
+
+
+@pytest.mark.parametrize(
+    "labels", [[0, 1, -1, -1, -1, -1], [0, 0, 0, 0, 0, 0, -1], [0, 1, 0, -1, -1, -1]]
+)
+def test_too_few_labels_to_check_means_no_change(labels):
+    y = np.array(labels)
+    check = check_clusters(np.random.RandomState(0).randn(len(y), 3), y)
+    assert not check.checked and check.trust == 1.0
+
+
+def test_string_labels_with_the_string_marker():
+    rng = np.random.RandomState(0)
+    y = np.array(["a", "b", "c"])[np.arange(150) % 3]
+    X = 5 * np.eye(3)[np.arange(150) % 3] + rng.randn(150, 3)
+    y_partial = np.where(np.arange(150) < 30, y, "-1")
+    assert check_clusters(X, y_partial).trust == 1.0
+
+
+def test_the_ramps_map_to_zero_and_one():
+    assert relations_from_agreement(RELATION_RAMP[0] - 0.1) == 0.0
+    assert relations_from_agreement(RELATION_RAMP[1] + 0.1) == 1.0
+    middle = relations_from_agreement(sum(RELATION_RAMP) / 2)
+    assert middle == pytest.approx(0.5)
+    assert relations_from_agreement(float("nan")) == 1.0
+    assert CLUSTER_RAMP[0] < CLUSTER_RAMP[1]
+
+
+def test_relation_agreement_is_high_for_a_teacher_of_the_same_geometry(fitted, unpaired):
+    teacher = fitted.teacher
+    # student rows placed at the teacher's own class means: perfect agreement
+    y = np.repeat(np.arange(10), 5)
+    X = teacher.class_means_[y] + 0.01 * np.random.RandomState(0).randn(50, 32)
+    assert relation_agreement(teacher, X, y) > 0.95
+    assert np.isnan(relation_agreement(teacher, X[:10], np.r_[y[:10]]))  # class 0 and 1 only
+
+
+def test_equidistant_shift_keeps_the_mean_spread():
+    rng = np.random.RandomState(0)
+    means = rng.randn(5, 8) * [1, 2, 3, 4, 5, 1, 1, 1]
+    moved = means + equidistant_shift(means, 0.0)
+    pair = np.triu_indices(5, 1)
+
+    def squared(m):
+        return ((m[:, None] - m[None]) ** 2).sum(-1)[pair]
+
+    assert np.allclose(squared(moved), squared(moved)[0])
+    assert squared(moved).mean() == pytest.approx(squared(means).mean())
+    assert np.allclose(moved.mean(axis=0), means.mean(axis=0))
+    assert not equidistant_shift(means, 1.0).any()
+
+
+def test_equidistant_shift_needs_room_for_a_simplex():
+    means = np.random.RandomState(0).randn(6, 3)  # 6 vertices need 5 dimensions
+    assert not equidistant_shift(means, 0.0).any()

@@ -1,0 +1,73 @@
+"""LabelledStratifiedKFold: validation folds of labelled rows only."""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from sklearn.model_selection import GridSearchCV, cross_validate
+
+from skcmkd.model_selection import LabelledStratifiedKFold
+
+from .conftest import FAST, TEACHER_FAST
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    n_classes=st.integers(2, 4),
+    per_class=st.integers(3, 8),
+    n_unlabelled=st.integers(0, 30),
+    n_splits=st.integers(2, 3),
+    seed=st.integers(0, 1000),
+)
+def test_folds_never_validate_on_unlabelled_rows(
+    n_classes, per_class, n_unlabelled, n_splits, seed
+):
+    rng = np.random.RandomState(seed)
+    y = np.r_[np.repeat(np.arange(n_classes), per_class), np.full(n_unlabelled, -1)]
+    y = y[rng.permutation(len(y))]
+    cv = LabelledStratifiedKFold(n_splits, random_state=seed)
+    folds = list(cv.split(np.zeros((len(y), 1)), y))
+    assert len(folds) == cv.get_n_splits() == n_splits
+    tested = np.concatenate([test for _, test in folds])
+    assert np.all(y[tested] != -1)
+    assert sorted(tested) == sorted(np.flatnonzero(y != -1))  # each labelled row once
+    for train, test in folds:
+        assert set(np.flatnonzero(y == -1)) <= set(train)
+        assert not set(train) & set(test)
+
+
+def test_string_labels_and_the_string_marker():
+    y = np.array(["a", "b", "-1", "a", "b", "-1", "a", "b"])
+    for train, test in LabelledStratifiedKFold(2, random_state=0).split(np.zeros(8), y):
+        assert "-1" not in y[test] and {2, 5} <= set(train)
+
+
+def test_clear_errors():
+    with pytest.raises(ValueError, match="needs y"):
+        list(LabelledStratifiedKFold().split(np.zeros(4), None))
+    with pytest.raises(ValueError, match="3 labelled rows cannot make 5"):
+        list(LabelledStratifiedKFold(5).split(np.zeros(6), np.array([0, 1, 0, -1, -1, -1])))
+
+
+def test_in_a_grid_search_with_workers_and_a_scoring_string(unpaired):
+    from skcmkd import CrossModalDistiller
+
+    distiller = CrossModalDistiller(**{**FAST, "max_epochs": 1})
+    distiller.set_teacher(unpaired["X_teacher"], unpaired["y_teacher"], **TEACHER_FAST)
+    search = GridSearchCV(
+        distiller,
+        {"feature_weight": [0.0, 1.0]},
+        cv=LabelledStratifiedKFold(3, random_state=0),
+        scoring="balanced_accuracy",
+        n_jobs=2,
+    )
+    search.fit(unpaired["X_student"], unpaired["y_student"])
+    assert np.all(np.isfinite(search.cv_results_["mean_test_score"]))
+    result = cross_validate(
+        distiller,
+        unpaired["X_student"],
+        unpaired["y_student"],
+        cv=LabelledStratifiedKFold(3, random_state=0),
+        scoring=["accuracy", "f1_macro"],
+    )
+    assert result["test_accuracy"].shape == (3,)
