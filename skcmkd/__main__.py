@@ -36,7 +36,16 @@ def _print_table(rows, headers):
 
 def _demo_split(args, seed):
     """One unpaired split: every run, scored on held-out student rows."""
-    torch.set_num_threads(1)  # one split per core
+    threads = torch.get_num_threads()
+    if args.n_jobs > 1:
+        torch.set_num_threads(1)  # one split per core, in a worker process
+    try:
+        return _demo_runs(args, seed)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _demo_runs(args, seed):
     data = load_unpaired(
         args.teacher, args.student, labels_per_class=args.labels_per_class, random_state=seed
     )

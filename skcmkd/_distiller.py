@@ -102,7 +102,8 @@ class CrossModalDistiller(
         :math:`\lambda_L`, weight of label alignment: the KL divergence from
         the teacher head at the student's embedding to the student's
         prediction, on every row. Multiplied by ``unlabelled_trust_``. Off
-        by default: it lowered accuracy in the benchmark's ablations.
+        by default: every training form of it tried lowered accuracy
+        (``docs/design.md``).
     unlabelled_trust : "auto" or float in [0, 1], default="auto"
         Factor on the three alignment weights. ``"auto"`` measures, before
         training, whether the labelled rows' classes spread along the
@@ -111,14 +112,18 @@ class CrossModalDistiller(
         (neighbours share a voice, a sensor, a noise level rather than a
         class), the factor falls to 0 and the student trains as alone. ``1``
         trusts the unlabelled rows without checking.
-    teacher_relations : "auto" or float in [0, 1], default="auto"
+    teacher_relations : "auto" or float in [0, 1], default=1.0
         How much of the teacher's arrangement of its classes (which lie
         close, which far) the student is aligned to; the rest is evened out
         to equidistant class means, each class keeping its shape
-        (:meth:`skcmkd.Teacher.target`). ``"auto"`` keeps as much as the
-        labelled student rows confirm: the rank correlation between the
+        (:meth:`skcmkd.Teacher.target`). ``0`` keeps only the clusters, as a
+        teacher of labelled noise would give them. ``"auto"`` keeps as much as
+        the labelled student rows confirm: the rank correlation between the
         distances of their class means and those of the teacher's
-        (:func:`skcmkd.assumptions.relation_agreement`).
+        (:func:`skcmkd.assumptions.relation_agreement`, recorded in
+        ``checks_`` whatever this parameter). It did not beat ``1`` on the
+        probe seeds (``docs/probe_safe_defaults.md``), so the default keeps
+        the teacher as it is.
     solver : {"emd", "sinkhorn", "sliced"}, default="emd"
         Optimal-transport solver of feature alignment (see
         :func:`skcmkd.alignment.feature_alignment`). Exact EMD: cheap at
@@ -208,9 +213,13 @@ class CrossModalDistiller(
         The share of the teacher's class arrangement the student was aligned
         to; ``None`` without feature or label alignment.
     checks_ : dict
-        What the ``"auto"`` parameters measured: ``"clusters"`` (a
+        What was measured before training: ``"clusters"`` (a
         :class:`~skcmkd.assumptions.ClusterCheck` as a dict, or ``None`` if
-        not run) and ``"relation_agreement"`` (a float, or ``None``).
+        not run) and ``"relation_agreement"`` (a float; ``None`` without
+        feature or label alignment, or with fewer than three labelled classes).
+    prior_ratio_ : list of float or None
+        :math:`\pi_S / \pi_T` per class with ``kappa="prior"``; ``None``
+        otherwise.
     net_ : skorch.NeuralNet
         The trained student net; its module returns ``(logits, z)``.
     history_ : skorch.History
@@ -296,7 +305,7 @@ class CrossModalDistiller(
         neighbor_weight=200.0,
         n_neighbors=5,
         unlabelled_trust="auto",
-        teacher_relations="auto",
+        teacher_relations=1.0,
         solver="emd",
         reg=0.05,
         n_projections=50,
@@ -512,12 +521,14 @@ class CrossModalDistiller(
         }
         relations = None
         if weights["feature_weight"] > 0 or weights["label_weight"] > 0:
-            if self.teacher_relations == "auto":
-                rho = relation_agreement_codes(self.teacher, X_scaled, codes)
-                checks["relation_agreement"] = None if np.isnan(rho) else rho
-                relations = relations_from_agreement(rho)
-            else:
-                relations = float(self.teacher_relations)
+            # measured whenever the teacher is used: it costs a few class means
+            rho = relation_agreement_codes(self.teacher, X_scaled, codes)
+            checks["relation_agreement"] = None if np.isnan(rho) else rho
+            relations = (
+                relations_from_agreement(rho)
+                if self.teacher_relations == "auto"
+                else float(self.teacher_relations)
+            )
         return weights, trust, relations, checks
 
     def _neighbor_table(self, X_scaled):
@@ -627,6 +638,7 @@ class CrossModalDistiller(
         self.unlabelled_trust_ = trust
         self.teacher_relations_ = relations
         self.checks_ = checks
+        self.prior_ratio_ = None if prior_ratio is None else prior_ratio.tolist()
         self.net_ = net
         self.history_ = net.history
         return self

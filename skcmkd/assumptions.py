@@ -19,9 +19,10 @@ Both are measured from the labelled student rows alone, before any training:
 rows spreads the labels with how well a linear model does; and
 :func:`relation_agreement` correlates the distances between the student's
 class means with those between the teacher's. :class:`CrossModalDistiller`
-turns the first into ``unlabelled_trust_`` (a factor on both alignment terms)
-and the second into ``teacher_relations_`` (how much of the teacher's class
-arrangement to keep), when those parameters are ``"auto"``.
+turns the first into ``unlabelled_trust_`` (a factor on the alignment terms;
+``unlabelled_trust="auto"`` is the default) and, with
+``teacher_relations="auto"``, the second into ``teacher_relations_`` (how much
+of the teacher's class arrangement to keep).
 """
 
 import warnings
@@ -53,7 +54,7 @@ __all__ = [
 CLUSTER_RAMP = (0.5, 0.9)
 #: ``teacher_relations="auto"`` keeps none of the teacher's class arrangement
 #: at or below the first Spearman correlation and all of it at or above the
-#: second.
+#: second (set once from WHAT-CROSSES.md's agreement values, not tuned).
 RELATION_RAMP = (0.2, 0.6)
 
 
@@ -273,7 +274,11 @@ def equidistant_shift(means, keep):
     centre = means.mean(axis=0)
     centred = means - centre
     simplex = np.eye(n_classes) - 1.0 / n_classes  # equidistant, centred, in R^n_classes
-    u, _, vt = np.linalg.svd(simplex.T @ centred, full_matrices=False)
-    simplex = simplex @ (u @ vt)  # rotated into the latent space, nearest to the means
+    # its vertices in n_classes - 1 coordinates, then the isometry into the
+    # latent space that lies nearest to the means (orthogonal Procrustes)
+    basis = np.linalg.svd(simplex)[0][:, : n_classes - 1]
+    vertices = simplex @ basis
+    u, _, vt = np.linalg.svd(vertices.T @ centred, full_matrices=False)
+    simplex = vertices @ (u @ vt)
     scale = np.sqrt(_pair_distances(centred).mean() / _pair_distances(simplex).mean())
     return (1.0 - keep) * (centre + scale * simplex - means)

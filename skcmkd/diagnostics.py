@@ -32,7 +32,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ._inputs import labelled_mask
 from ._teacher import fit_teacher
-from .alignment import label_alignment
+from .alignment import label_alignment, prior_shift_correction
 from .assumptions import relation_agreement
 from .controls import noise_teacher_data, permuted_labels
 from .model_selection import LabelledStratifiedKFold
@@ -70,7 +70,9 @@ class BoundReport:
         teacher points.
     label_alignment : float
         Mean KL divergence from the teacher head to the student head at the
-        student's embeddings (what the ``label_weight`` term trains).
+        student's embeddings (what the ``label_weight`` term trains), with the
+        teacher head corrected for the class priors when the distiller was
+        fitted with ``kappa="prior"``.
     label_disagreement : float
         Share of held-out student rows on which the two heads predict
         different classes (the 0-1 form of label alignment in the bound).
@@ -167,6 +169,8 @@ def diagnose(
     logits, z_student = distiller._forward(distiller._validate_predict_data(X_student))
     z_student = z_student.numpy()
     q = torch.as_tensor(teacher.predict_proba_latent(z_student))
+    if distiller.prior_ratio_ is not None:  # kappa="prior": the teacher as training saw it
+        q = prior_shift_correction(q, torch.as_tensor(distiller.prior_ratio_, dtype=q.dtype))
     student_pred = distiller.classes_[np.argmax(logits.numpy(), axis=1)]
     head_pred = teacher.classes_[np.argmax(q.numpy(), axis=1)]
 

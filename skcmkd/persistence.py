@@ -208,7 +208,7 @@ def _teacher_from_arrays(arrays, meta):
 
 
 #: Fitted attributes that are plain data (numbers, dicts of numbers).
-_FITTED_PLAIN = ("unlabelled_trust_", "teacher_relations_", "checks_")
+_FITTED_PLAIN = ("unlabelled_trust_", "teacher_relations_", "checks_", "prior_ratio_")
 
 
 # -- the two entry points -------------------------------------------------------------
