@@ -308,28 +308,18 @@ def load_unpaired(teacher, student, *, labels_per_class=None, random_state=None)
     X_t, y_t = _load_source(teacher)
     X_s, y_s = _load_source(student)
     n_labels = len(y_s) if labels_per_class is None else labels_per_class
-    if teacher in MFEAT_VIEWS and student in MFEAT_VIEWS:
+    paired = teacher in MFEAT_VIEWS and student in MFEAT_VIEWS
+    if paired:  # the same digits in both views: split the digits once
         (t_rows, s_rows, test_rows), y_student = unpaired_split(
             y_s, sizes=[0.4, 0.35, 0.25], labels_per_class=n_labels, random_state=random_state
         )
-        return Bunch(
-            X_teacher=X_t[t_rows],
-            y_teacher=y_t[t_rows],
-            X_student=X_s[s_rows],
-            y_student=y_student.astype(np.int64),
-            y_student_true=y_s[s_rows],
-            X_test=X_s[test_rows],
-            y_test=y_s[test_rows],
-            X_teacher_test=X_t[test_rows],
-            y_teacher_test=y_t[test_rows],
-            X_student_paired=X_t[s_rows],
-            X_test_paired=X_t[test_rows],
+        t_test = test_rows
+    else:  # two data sets: split each
+        rng = check_random_state(random_state)
+        t_rows, t_test = unpaired_split(y_t, sizes=[0.8, 0.2], random_state=rng)
+        (s_rows, test_rows), y_student = unpaired_split(
+            y_s, sizes=[0.6, 0.4], labels_per_class=n_labels, labelled_part=0, random_state=rng
         )
-    rng = check_random_state(random_state)
-    t_rows, t_test = unpaired_split(y_t, sizes=[0.8, 0.2], random_state=rng)
-    (s_rows, test_rows), y_student = unpaired_split(
-        y_s, sizes=[0.6, 0.4], labels_per_class=n_labels, labelled_part=0, random_state=rng
-    )
     return Bunch(
         X_teacher=X_t[t_rows],
         y_teacher=y_t[t_rows],
@@ -340,6 +330,6 @@ def load_unpaired(teacher, student, *, labels_per_class=None, random_state=None)
         y_test=y_s[test_rows],
         X_teacher_test=X_t[t_test],
         y_teacher_test=y_t[t_test],
-        X_student_paired=None,
-        X_test_paired=None,
+        X_student_paired=X_t[s_rows] if paired else None,
+        X_test_paired=X_t[test_rows] if paired else None,
     )

@@ -20,8 +20,9 @@ def test_clusters_that_carry_the_class_are_trusted():
     y = np.arange(200) % 4
     X = 5 * np.eye(8)[y] + rng.randn(200, 8)
     check = check_clusters(X, np.where(np.arange(200) < 40, y, -1))
-    assert check.checked and check.trust == 1.0
+    assert check.checked and check.trust > 0.8
     assert check.graph_accuracy >= check.linear_accuracy - 0.05
+    assert 0 <= check.skill_sd < 0.2 and check.skill > 0.9
 
 
 def test_neighbours_that_share_a_voice_are_not_trusted():
@@ -29,6 +30,22 @@ def test_neighbours_that_share_a_voice_are_not_trusted():
     check = check_clusters(X, y)
     assert check.checked and check.trust == 0.0
     assert check.graph_accuracy < check.linear_accuracy - 0.2
+
+
+def test_a_noisy_skill_is_trusted_less_than_a_sure_one():
+    """The lower bound: the same skill measured on fewer rows earns less trust."""
+    rng = np.random.RandomState(0)
+    y = np.arange(600) % 4
+    X = 1.5 * np.eye(8)[y] + rng.randn(600, 8)  # overlapping classes: a modest skill
+    few = check_clusters(X, np.where(np.arange(600) < 40, y, -1), random_state=0)
+    many = check_clusters(X, np.where(np.arange(600) < 400, y, -1), random_state=0)
+    assert few.skill_sd > 2 * many.skill_sd > 0
+    assert few.trust == pytest.approx(_ramp_of(few.skill - few.skill_sd))
+
+
+def _ramp_of(value):
+    low, high = CLUSTER_RAMP
+    return float(np.clip((value - low) / (high - low), 0, 1))
 
 
 @pytest.mark.parametrize(
