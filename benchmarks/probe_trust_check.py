@@ -70,7 +70,9 @@ def correctness(X, y, repeats, seed):
 
 
 def skill(linear, graph, chance):
-    return (graph.mean() - chance) / max(linear.mean() - chance, 1e-12)
+    """As skcmkd.assumptions computes it: kept in [-1, 2] (a linear model at chance
+    would make the ratio explode in a bootstrap draw)."""
+    return float(np.clip((graph.mean() - chance) / max(linear.mean() - chance, 1e-12), -1, 2))
 
 
 def lower_bound(linear, graph, chance, seed, n_boot=500):

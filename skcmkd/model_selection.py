@@ -43,7 +43,7 @@ class LabelledStratifiedKFold(BaseCrossValidator):
     >>> import numpy as np
     >>> from skcmkd.model_selection import LabelledStratifiedKFold
     >>> y = np.array([0, 0, 1, 1, -1, -1, -1])
-    >>> for train, test in LabelledStratifiedKFold(2, random_state=0).split(np.zeros(7), y):
+    >>> for train, test in LabelledStratifiedKFold(2, shuffle=False).split(np.zeros(7), y):
     ...     print(train, test)
     [1 3 4 5 6] [0 2]
     [0 2 4 5 6] [1 3]
