@@ -480,7 +480,7 @@ class CrossModalDistiller(
             classes = np.unique(y_labelled)
             if len(classes) < 2:
                 raise ValueError(
-                    f"The labelled rows of y hold one class only ({classes[0]!r}); a "
+                    f"The labelled rows of y hold one class only ({classes.tolist()[0]!r}); a "
                     "classifier without a teacher needs at least 2 classes: label rows "
                     "of another class, or call set_teacher first."
                 )
@@ -488,11 +488,12 @@ class CrossModalDistiller(
             classes = self.teacher.classes_
             if labelled.any():
                 check_classification_targets(y_labelled)
-            missing = [label for label in np.unique(y_labelled) if not np.isin(label, classes)]
+            # .tolist(): plain values in the message, [7] and not [np.int64(7)]
+            missing = np.setdiff1d(np.unique(y_labelled), classes).tolist()
             if missing:
                 raise ValueError(
                     f"The student labels {missing} are not among the teacher's classes "
-                    f"{list(classes)}. Relabel the student data, or fit the teacher on "
+                    f"{classes.tolist()}. Relabel the student data, or fit the teacher on "
                     "data that has these classes (set_teacher)."
                 )
         codes = np.full(len(y), -1, dtype=np.int64)
