@@ -20,6 +20,7 @@ import numpy as np
 import ot
 import torch
 import torch.nn.functional as F
+from sklearn.utils import check_random_state
 
 __all__ = [
     "SOLVERS",
@@ -31,6 +32,7 @@ __all__ = [
     "class_priors",
     "prior_shift_correction",
     "round_to_coupling",
+    "measured_feature_alignment",
 ]
 
 #: The optimal-transport solvers :func:`feature_alignment` accepts.
@@ -207,6 +209,40 @@ def _exact_transport(z_student, z_teacher, a, b):
     cols = torch.as_tensor(cols, device=z_student.device)
     gaps = z_student[rows] - z_teacher[cols].to(z_student.dtype)
     return (mass * gaps.pow(2).sum(dim=1)).sum()
+
+
+def measured_feature_alignment(z_student, z_teacher, scale=1.0, *, max_rows=2000, random_state=0):
+    """Exact squared 2-Wasserstein distance between two embedding clouds, for measuring.
+
+    The numbers :func:`skcmkd.diagnostics.diagnose` and
+    :func:`skcmkd.model_selection.bound_score` report: NumPy in, a float out,
+    no gradient. Uniform weights on the rows of each side.
+
+    Parameters
+    ----------
+    z_student, z_teacher : array-like of shape (n, d) and (m, d)
+    scale : float, default=1.0
+        The result is divided by it (the teacher bank's mean squared distance
+        gives ``feature_weight``'s units).
+    max_rows : int, default=2000
+        At most this many rows per side (a random subset beyond that): the
+        exact solve grows with the product of the two sides.
+    random_state : int, RandomState instance or None, default=0
+        Draws the subsets.
+
+    Returns
+    -------
+    distance : float
+    """
+    rng = check_random_state(random_state)
+    sides = []
+    for z in (z_student, z_teacher):
+        z = np.asarray(z, dtype=np.float64)
+        if len(z) > max_rows:
+            z = z[np.sort(rng.choice(len(z), max_rows, replace=False))]
+        sides.append(z)
+    a, b = (np.full(len(z), 1 / len(z)) for z in sides)
+    return float(ot.emd2(a, b, ot.dist(*sides))) / scale
 
 
 def round_to_coupling(plan, a, b):

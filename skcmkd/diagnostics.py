@@ -22,7 +22,6 @@ loss terms with matplotlib (the optional ``benchmark`` extra).
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
-import ot
 import torch
 from sklearn.base import clone
 from sklearn.decomposition import PCA
@@ -32,7 +31,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ._inputs import labelled_mask
 from ._teacher import fit_teacher
-from .alignment import label_alignment, prior_shift_correction
+from .alignment import label_alignment, measured_feature_alignment, prior_shift_correction
 from .assumptions import relation_agreement
 from .controls import noise_teacher_data, permuted_labels
 from .model_selection import LabelledStratifiedKFold
@@ -110,10 +109,6 @@ class BoundReport:
         return "\n".join(lines)
 
 
-def _subsample(n, max_rows, rng):
-    return np.arange(n) if n <= max_rows else np.sort(rng.choice(n, max_rows, replace=False))
-
-
 def diagnose(
     distiller, X_teacher, y_teacher, X_student, y_student, *, max_rows=2000, random_state=0
 ):
@@ -180,21 +175,18 @@ def diagnose(
     student_error = 1.0 - float(np.mean(student_pred[labelled] == y_student[labelled]))
     head_error = 1.0 - float(np.mean(head_pred[labelled] == y_student[labelled]))
 
-    rows_t = _subsample(len(z_teacher), max_rows, rng)
-    rows_s = _subsample(len(z_student), max_rows, rng)
-    cost = ot.dist(z_student[rows_s].astype(np.float64), z_teacher[rows_t].astype(np.float64))
-    feature = ot.emd2(
-        np.full(len(rows_s), 1 / len(rows_s)), np.full(len(rows_t), 1 / len(rows_t)), cost
+    feature = measured_feature_alignment(
+        z_student, z_teacher, teacher.cost_scale_, max_rows=max_rows, random_state=rng
     )
     return BoundReport(
         teacher_error=teacher_error,
         student_error=student_error,
         teacher_head_error=head_error,
-        feature_alignment=float(feature) / teacher.cost_scale_,
+        feature_alignment=feature,
         label_alignment=float(label_alignment(logits.double(), q)),
         label_disagreement=float(np.mean(student_pred != head_pred)),
-        n_teacher=len(rows_t),
-        n_student=len(rows_s),
+        n_teacher=min(len(z_teacher), max_rows),
+        n_student=min(len(z_student), max_rows),
     )
 
 

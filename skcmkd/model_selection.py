@@ -1,4 +1,4 @@
-"""Cross-validation on partly labelled data.
+"""Choosing hyper-parameters on partly labelled data: folds and a label-free scorer.
 
 scikit-learn's default folds (``StratifiedKFold`` on ``y``) treat ``-1`` as
 one more class: every validation fold then holds unlabelled rows, which the
@@ -6,7 +6,9 @@ estimator's own ``score`` skips but any ``scoring=`` string counts as errors,
 and every training fold loses a share of the unlabelled rows the alignment
 terms learn from. :class:`LabelledStratifiedKFold` folds the labelled rows
 only and keeps every unlabelled row in every training fold, so that any
-scorer is right and no unlabelled row is wasted.
+scorer is right and no unlabelled row is wasted. :func:`bound_score` is a
+scorer that needs no label: the measurable terms of the bound (feature and
+label alignment) on the rows it is given, labelled or not.
 """
 
 import sys
@@ -15,8 +17,9 @@ import numpy as np
 from sklearn.model_selection import BaseCrossValidator, StratifiedKFold
 
 from ._inputs import labelled_mask
+from .alignment import measured_feature_alignment
 
-__all__ = ["LabelledStratifiedKFold"]
+__all__ = ["LabelledStratifiedKFold", "bound_score"]
 
 
 class LabelledStratifiedKFold(BaseCrossValidator):
@@ -95,6 +98,17 @@ class LabelledStratifiedKFold(BaseCrossValidator):
             yield np.sort(np.r_[labelled[train], unlabelled]), labelled[test]
 
 
+def _ignores_unlabelled(scorer):
+    """Whether a scorer is safe on folds with ``-1`` rows: the estimator's own
+    ``score`` (skips them), a label-free scorer (:func:`bound_score`), or a
+    multi-metric scorer made only of those."""
+    if type(scorer).__name__ == "_MultimetricScorer":
+        return all(_ignores_unlabelled(s) for s in scorer._scorers.values())
+    return type(scorer).__name__ == "_PassthroughScorer" or getattr(
+        scorer, "handles_unlabelled", False
+    )
+
+
 def check_scoring_of_unlabelled():
     """Refuse to be scored on unlabelled rows by a ``scoring=`` inside cross-validation.
 
@@ -102,7 +116,8 @@ def check_scoring_of_unlabelled():
     scikit-learn's ``_fit_and_score`` (grid searches, ``cross_validate``...)
     it looks at the validation fold about to be scored: if that fold holds
     rows labelled ``-1`` and the scorer is not the estimator's own ``score``
-    (which skips them), every such row would count as an error, silently.
+    (which skips them) nor a label-free scorer (:func:`bound_score`), every
+    such row would count as an error, silently.
     It reads that function's arguments, which are not public API: where they
     change, the check does nothing rather than fail.
     """
@@ -116,11 +131,11 @@ def check_scoring_of_unlabelled():
         return
     try:
         scorer, y, test = (frame.f_locals[name] for name in ("scorer", "y", "test"))
-        scored_by_estimator = type(scorer).__name__ == "_PassthroughScorer"
+        scored_without_labels = _ignores_unlabelled(scorer)
         has_unlabelled = y is not None and not labelled_mask(np.asarray(y)[test]).all()
     except Exception:  # another scikit-learn: no check rather than a false alarm
         return
-    if has_unlabelled and not scored_by_estimator:
+    if has_unlabelled and not scored_without_labels:
         raise ValueError(
             "This cross-validation scores validation folds that hold unlabelled rows "
             "(y == -1) with a `scoring=` scorer, which counts every one of them as an error. "
@@ -128,3 +143,64 @@ def check_scoring_of_unlabelled():
             "of labelled rows only, every unlabelled row kept for training), or leave "
             "`scoring` unset to use the estimator's score, which skips unlabelled rows."
         )
+
+
+def bound_score(estimator, X, y=None, *, max_rows=1000):
+    """Score without labels: minus the bound's measurable terms on ``X``.
+
+    The bound (``docs/theory.md``) caps the student's error by the teacher's
+    error plus feature alignment plus label alignment. The teacher's error is
+    the same for every candidate of a grid search; the other two need no
+    label, so every row of ``X`` counts, unlabelled ones included::
+
+        bound_score = -(W2^2(student embeddings of X, teacher bank) / bank scale
+                        + share of rows where the student and the teacher head disagree)
+
+    Higher is better, as scikit-learn's scorers go. Use it as ``scoring=`` in
+    a grid search with folds that keep unlabelled rows in validation
+    (scikit-learn's default ``cv``). It rewards closeness to the teacher, not
+    accuracy: it says nothing where the teacher is wrong for the student, and
+    anything that pulls the student towards its own structure (the neighbour
+    term) scores worse. ``docs/model_selection.md`` measures how well it
+    chooses (with 5 labels per class, worse than the labelled criteria).
+
+    Parameters
+    ----------
+    estimator : CrossModalDistiller, or a Pipeline ending in one
+        Fitted, with a teacher.
+    X : array-like of shape (n_samples, n_features)
+        Rows to score, labelled or not.
+    y : ignored
+        Accepted so that the function is a scorer.
+    max_rows : int, default=1000
+        At most this many rows per side enter the exact transport (a fixed
+        random subset beyond that).
+
+    Returns
+    -------
+    score : float
+        At most 0.
+    """
+    distiller, transform = estimator, None
+    if hasattr(estimator, "steps"):  # a Pipeline: its last step is the distiller
+        distiller, transform = estimator[-1], estimator[:-1]
+    teacher = getattr(distiller, "teacher", None)
+    if teacher is None:
+        raise ValueError(
+            "bound_score needs a CrossModalDistiller with a teacher (set_teacher): without "
+            "one there is nothing to align to. Use a labelled scorer instead."
+        )
+    if transform is not None:
+        X = transform.transform(X)
+    logits, z = distiller._forward(distiller._validate_predict_data(X))
+    feature = measured_feature_alignment(
+        z.numpy(), teacher.bank_, teacher.cost_scale_, max_rows=max_rows
+    )
+    student = distiller.classes_[np.argmax(logits.numpy(), axis=1)]
+    head = teacher.classes_[np.argmax(teacher.predict_proba_latent(z.numpy()), axis=1)]
+    return -(feature + float(np.mean(student != head)))
+
+
+#: Read by the fold guard of :func:`check_scoring_of_unlabelled`: this scorer
+#: never looks at ``y``, so validation folds may hold unlabelled rows.
+bound_score.handles_unlabelled = True

@@ -260,3 +260,16 @@ def test_neighbor_consistency_is_the_scaled_mean_squared_distance():
     assert value.item() == pytest.approx(25.0 / 2 / 5.0)
     value.backward()
     assert torch.all(torch.isfinite(z.grad)) and float(z.grad[0].abs().sum()) == 0.0
+
+
+def test_measured_feature_alignment_is_zero_on_one_cloud_and_scales():
+    from skcmkd.alignment import measured_feature_alignment
+
+    rng = np.random.RandomState(0)
+    z = rng.randn(50, 3)
+    assert measured_feature_alignment(z, z) == pytest.approx(0.0, abs=1e-12)
+    shifted = measured_feature_alignment(z, z + 2.0)  # a shift of 2 in each of 3 dims
+    assert shifted == pytest.approx(12.0)
+    assert measured_feature_alignment(z, z + 2.0, scale=4.0) == pytest.approx(3.0)
+    big = rng.randn(300, 3)  # subsampled to 100 rows per side: still finite, non-negative
+    assert measured_feature_alignment(big, big + 1.0, max_rows=100) >= 0

@@ -71,3 +71,42 @@ def test_in_a_grid_search_with_workers_and_a_scoring_string(unpaired):
         scoring=["accuracy", "f1_macro"],
     )
     assert result["test_accuracy"].shape == (3,)
+
+
+def test_bound_score_needs_no_label(fitted, unpaired):
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    from skcmkd.model_selection import bound_score
+
+    X = unpaired["X_student"]
+    score = bound_score(fitted, X)
+    assert np.isfinite(score) and score <= 0
+    assert bound_score(fitted, X, np.full(len(X), -1)) == score  # y is never read
+    pipeline = make_pipeline(StandardScaler(), fitted).fit(X, unpaired["y_student"])
+    assert np.isfinite(bound_score(pipeline, X))
+
+
+def test_bound_score_refuses_a_distiller_without_teacher(unpaired):
+    from skcmkd import CrossModalDistiller
+    from skcmkd.model_selection import bound_score
+
+    alone = CrossModalDistiller(**FAST).fit(unpaired["X_student"], unpaired["y_student"])
+    with pytest.raises(ValueError, match="needs a CrossModalDistiller with a teacher"):
+        bound_score(alone, unpaired["X_student"])
+
+
+def test_fold_guard_lets_label_free_scorers_through(unpaired):
+    from sklearn.model_selection import StratifiedKFold
+
+    from skcmkd import CrossModalDistiller
+    from skcmkd.model_selection import bound_score
+
+    distiller = CrossModalDistiller(**{**FAST, "max_epochs": 1})
+    distiller.set_teacher(unpaired["X_teacher"], unpaired["y_teacher"], **TEACHER_FAST)
+    X, y = unpaired["X_student"], unpaired["y_student"]
+    cv = StratifiedKFold(3, shuffle=True, random_state=0)  # folds with -1 rows
+    result = cross_validate(distiller, X, y, cv=cv, scoring={"bound": bound_score})
+    assert np.all(result["test_bound"] <= 0)
+    with pytest.raises(ValueError, match="LabelledStratifiedKFold"):
+        cross_validate(distiller, X, y, cv=cv, scoring={"bound": bound_score, "acc": "accuracy"})
