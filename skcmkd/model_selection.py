@@ -19,7 +19,7 @@ from sklearn.model_selection import BaseCrossValidator, StratifiedKFold
 from ._inputs import labelled_mask
 from .alignment import measured_feature_alignment
 
-__all__ = ["LabelledStratifiedKFold", "bound_score"]
+__all__ = ["LabelledStratifiedKFold", "bound_score", "prefer_defaults"]
 
 
 class LabelledStratifiedKFold(BaseCrossValidator):
@@ -204,3 +204,71 @@ def bound_score(estimator, X, y=None, *, max_rows=1000):
 #: Read by the fold guard of :func:`check_scoring_of_unlabelled`: this scorer
 #: never looks at ``y``, so validation folds may hold unlabelled rows.
 bound_score.handles_unlabelled = True
+
+
+def prefer_defaults(defaults, *, n_se=1.0, metric="score"):
+    """A ``refit=`` rule for ``GridSearchCV``: keep the defaults unless a candidate clearly wins.
+
+    With few labels, the fold scores of a grid search are noisy and its best
+    candidate is often best by chance. This rule picks the best candidate only
+    where it beats the ``defaults`` candidate by more than ``n_se`` standard
+    errors of their paired per-fold difference, and the defaults otherwise
+    (the one-standard-error rule, turned towards a trusted starting point).
+    ``docs/model_selection.md`` measures it against the plain best candidate.
+
+    Parameters
+    ----------
+    defaults : dict
+        The candidate to keep, as it appears in the grid's ``params``
+        (Pipeline prefixes included), e.g. ``{"feature_weight": 5.0}``; every
+        key must be in the grid and the values must be grid points.
+    n_se : float, default=1.0
+        How many standard errors of the per-fold difference the best
+        candidate must win by.
+    metric : str, default="score"
+        The scorer's name in ``cv_results_``: ``"score"`` for a single
+        scorer, the key of a multi-metric ``scoring`` otherwise.
+
+    Returns
+    -------
+    refit : callable
+        ``refit(cv_results) -> index``, for ``GridSearchCV(..., refit=refit)``.
+        ``best_score_`` is then not set (scikit-learn's rule for a callable).
+
+    Examples
+    --------
+    >>> from skcmkd.model_selection import prefer_defaults
+    >>> rule = prefer_defaults({"feature_weight": 5.0})
+    >>> results = {
+    ...     "params": [{"feature_weight": 1.0}, {"feature_weight": 5.0}],
+    ...     "split0_test_score": [0.62, 0.60],
+    ...     "split1_test_score": [0.58, 0.60],
+    ...     "split2_test_score": [0.66, 0.61],
+    ... }
+    >>> rule(results)  # 1.0 is ahead by 0.017 on average, within the noise
+    1
+    """
+
+    def refit(cv_results):
+        params = list(cv_results["params"])
+        keep = [i for i, p in enumerate(params) if all(p.get(k) == v for k, v in defaults.items())]
+        if not keep:
+            raise ValueError(
+                f"prefer_defaults: no candidate of the grid has {defaults}. Put the defaults "
+                "in the grid, with the grid's own parameter names (Pipeline prefixes included)."
+            )
+        folds = sorted(
+            k for k in cv_results if k.startswith("split") and k.endswith(f"_test_{metric}")
+        )
+        if not folds:
+            raise ValueError(
+                f"prefer_defaults: cv_results_ holds no per-fold '{metric}' scores; pass "
+                "metric= the name of your scorer."
+            )
+        scores = np.array([cv_results[k] for k in folds], dtype=float)  # folds x candidates
+        default, best = keep[0], int(np.argmax(scores.mean(axis=0)))
+        gaps = scores[:, best] - scores[:, default]
+        se = gaps.std(ddof=1) / np.sqrt(len(gaps)) if len(gaps) > 1 else np.inf
+        return best if gaps.mean() > n_se * se else default
+
+    return refit

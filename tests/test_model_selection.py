@@ -110,3 +110,40 @@ def test_fold_guard_lets_label_free_scorers_through(unpaired):
     assert np.all(result["test_bound"] <= 0)
     with pytest.raises(ValueError, match="LabelledStratifiedKFold"):
         cross_validate(distiller, X, y, cv=cv, scoring={"bound": bound_score, "acc": "accuracy"})
+
+
+def _results(params, *fold_scores):
+    results = {"params": params}
+    for fold, scores in enumerate(fold_scores):
+        results[f"split{fold}_test_score"] = scores
+    return results
+
+
+def test_prefer_defaults_keeps_them_unless_a_candidate_clearly_wins():
+    from skcmkd.model_selection import prefer_defaults
+
+    params = [{"w": 0.0}, {"w": 5.0}, {"w": 20.0}]
+    rule = prefer_defaults({"w": 5.0})
+    noisy = _results(params, [0.5, 0.6, 0.7], [0.5, 0.6, 0.45], [0.5, 0.6, 0.7])
+    assert rule(noisy) == 1  # 20 is ahead on average, but one fold says otherwise
+    clear = _results(params, [0.5, 0.6, 0.70], [0.5, 0.6, 0.71], [0.5, 0.6, 0.69])
+    assert rule(clear) == 2
+    assert prefer_defaults({"w": 5.0}, n_se=100.0)(clear) == 1
+    with pytest.raises(ValueError, match="no candidate of the grid has"):
+        prefer_defaults({"w": 1.0})(clear)
+    with pytest.raises(ValueError, match="no per-fold 'accuracy' scores"):
+        prefer_defaults({"w": 5.0}, metric="accuracy")(clear)
+
+
+def test_prefer_defaults_as_refit_of_a_grid_search(unpaired):
+    from skcmkd import CrossModalDistiller
+    from skcmkd.model_selection import prefer_defaults
+
+    distiller = CrossModalDistiller(**{**FAST, "max_epochs": 1})
+    distiller.set_teacher(unpaired["X_teacher"], unpaired["y_teacher"], **TEACHER_FAST)
+    grid = {"feature_weight": [0.0, 5.0]}
+    rule = prefer_defaults({"feature_weight": 5.0}, n_se=1e9)  # never leave the defaults
+    search = GridSearchCV(distiller, grid, cv=3, refit=rule)
+    search.fit(unpaired["X_student"], unpaired["y_student"])
+    assert search.best_params_ == {"feature_weight": 5.0}
+    assert search.predict(unpaired["X_test"]).shape == (len(unpaired["X_test"]),)
