@@ -61,3 +61,22 @@ def test_grid_search_on_a_local_dask_cluster(client, unpaired):
     assert all(c["fit_teacher"] == 0 for c in counts.values())  # the teacher was shipped
     assert search.best_estimator_.teacher is distiller.teacher
     assert np.all(np.isfinite(search.cv_results_["mean_test_score"]))
+
+
+def test_labelled_folds_and_prefer_defaults_on_the_dask_backend(client, unpaired):
+    from skcmkd.model_selection import LabelledStratifiedKFold, prefer_defaults
+
+    distiller = CrossModalDistiller(**{**FAST, "max_epochs": 2})
+    distiller.set_teacher(unpaired["X_teacher"], unpaired["y_teacher"], max_epochs=5)
+    search = GridSearchCV(
+        distiller,
+        {"feature_weight": [0.0, 5.0]},
+        cv=LabelledStratifiedKFold(2, random_state=0),
+        scoring="accuracy",
+        refit=prefer_defaults({"feature_weight": 5.0}),
+        n_jobs=-1,
+    )
+    with parallel_config(backend="dask"):
+        search.fit(unpaired["X_student"], unpaired["y_student"])
+    assert np.all(np.isfinite(search.cv_results_["mean_test_score"]))
+    assert search.best_params_["feature_weight"] in (0.0, 5.0)
