@@ -230,8 +230,9 @@ def main(argv=None):
     out = Path(args.out)
     if args.from_json:
         saved = json.loads(Path(args.from_json).read_text())
-        splits, seconds = saved["splits"], saved["seconds"]
+        splits, seconds, quick = saved["splits"], saved["seconds"], saved.get("quick", False)
     else:
+        quick = args.quick
         cases, seeds, epochs = (CASES[:1], range(1), 3) if args.quick else (CASES, SEEDS, 100)
         start = time.perf_counter()
         jobs = (delayed(run_split)(case, seed, epochs) for case in cases for seed in seeds)
@@ -242,9 +243,9 @@ def main(argv=None):
         splits.sort(key=lambda s: (CASES.index(tuple(s["case"])), s["seed"]))
         seconds = time.perf_counter() - start
         out.with_suffix(".json").write_text(
-            json.dumps({"splits": splits, "seconds": seconds}, indent=1)
+            json.dumps({"splits": splits, "seconds": seconds, "quick": quick}, indent=1)
         )
-    command = ".venv/bin/python benchmarks/model_selection.py" + (" --quick" if args.quick else "")
+    command = ".venv/bin/python benchmarks/model_selection.py" + (" --quick" if quick else "")
     page, summary = render(splits, seconds, command)
     out.write_text(page)
     print(page)
