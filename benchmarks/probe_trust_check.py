@@ -31,6 +31,7 @@ from sklearn.model_selection import RepeatedStratifiedKFold
 from sklearn.semi_supervised import LabelSpreading
 
 from skcmkd._inputs import input_scaler
+from skcmkd.assumptions import _skill as skill  # the statistic fit uses, not a copy
 from skcmkd.datasets import load_unpaired
 
 CASES = [
@@ -67,12 +68,6 @@ def correctness(X, y, repeats, seed):
             graph[test] += classes[spreading.transduction_[test]] == y_l[test]
     chance = 1 / len(classes)
     return linear / repeats, graph / repeats, chance
-
-
-def skill(linear, graph, chance):
-    """As skcmkd.assumptions computes it: kept in [-1, 2] (a linear model at chance
-    would make the ratio explode in a bootstrap draw)."""
-    return float(np.clip((graph.mean() - chance) / max(linear.mean() - chance, 1e-12), -1, 2))
 
 
 def lower_bound(linear, graph, chance, seed, n_boot=500):
