@@ -79,7 +79,7 @@ print(f"figures written to {out}")
 # --------------------------------
 #
 # Before training, ``fit`` measured whether the student's input-space
-# neighbours share a class (``unlabelled_trust_``) and whether the student's
+# neighbours share a class (``unlabeled_trust_``) and whether the student's
 # labelled rows confirm the teacher's class relations (the agreement in
 # ``checks_``). ``teacher_contribution`` then compares, on folds of
 # the labelled rows, the real teacher with a teacher of labelled noise, the
@@ -91,7 +91,7 @@ print(f"figures written to {out}")
 
 # %%
 print("checks:", after.checks_["clusters"], "agreement", after.checks_["relation_agreement"])
-print(f"trust {after.unlabelled_trust_:.2f}")
+print(f"trust {after.unlabeled_trust_:.2f}")
 quick = clone(after).set_params(max_epochs=30)
 report = teacher_contribution(
     quick, data.X_teacher, data.y_teacher, data.X_student, data.y_student, cv=3

@@ -14,9 +14,9 @@ Put the distiller at the end of a Pipeline and search them with
   labels per class the best candidate is often best by chance, and this rule
   chose best of those measured in ``docs/model_selection.md`` (0.5 point
   below the best grid point, 0.2 above the defaults);
-- for a ``scoring=`` string, pass ``cv=LabelledStratifiedKFold(...)``
-  (validation folds of labelled rows only; skcmkd refuses a scoring string on
-  folds holding ``-1`` rows, which would count each as an error);
+- for a ``scoring=`` string, pass ``cv=LabeledStratifiedKFold(...)``
+  (validation folds of labelled rows only; on scikit-learn's default folds a
+  scoring string counts every ``-1`` row as an error);
 - every candidate is a clone that shares the one fitted teacher (it is
   trained once, by ``set_teacher``, not once per candidate and fold).
 """
@@ -28,7 +28,7 @@ from sklearn.preprocessing import QuantileTransformer
 
 from skcmkd import CrossModalDistiller
 from skcmkd.datasets import load_mfeat_unpaired
-from skcmkd.model_selection import LabelledStratifiedKFold, prefer_defaults
+from skcmkd.model_selection import LabeledStratifiedKFold, prefer_defaults
 
 data = load_mfeat_unpaired("kar", "mor", labels_per_class=5, random_state=0)
 distiller = CrossModalDistiller(max_epochs=40, random_state=0)
@@ -57,7 +57,7 @@ print("teacher fitted once:", search.best_estimator_[-1].teacher is distiller.te
 
 # %%
 # With a scoring string: folds of labelled rows only.
-cv = LabelledStratifiedKFold(3, random_state=0)
+cv = LabeledStratifiedKFold(3, random_state=0)
 balanced = GridSearchCV(
     pipeline, grid, cv=cv, scoring="balanced_accuracy", refit=prefer_defaults(defaults)
 )

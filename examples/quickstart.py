@@ -14,7 +14,7 @@ from sklearn.model_selection import GridSearchCV
 
 from skcmkd import CrossModalDistiller
 from skcmkd.datasets import load_mfeat, unpaired_split
-from skcmkd.model_selection import LabelledStratifiedKFold
+from skcmkd.model_selection import LabeledStratifiedKFold
 
 data = load_mfeat(["fac", "fou"])
 (teacher_rows, student_rows, test_rows), y_student = unpaired_split(
@@ -43,14 +43,14 @@ print(f"distilled student: {distiller.score(X_test, y_test):.3f}")
 # %%
 # Before training, ``fit`` checked the two assumptions the alignment rests on
 # and set its weights from them: do rows that lie close in the student's input
-# space share a class (``unlabelled_trust_``: 1 keeps the alignment at full
+# space share a class (``unlabeled_trust_``: 1 keeps the alignment at full
 # weight, 0 trains as the student alone), and do the student's labelled rows
 # confirm the teacher's class relations (the agreement in ``checks_``; near 0,
 # expect no more from this teacher than from a teacher of labelled noise).
 
 # %%
 print("checks:", distiller.checks_)
-print(f"trust {distiller.unlabelled_trust_:.2f}")
+print(f"trust {distiller.unlabeled_trust_:.2f}")
 
 # %%
 # The loss terms are in the skorch history, one value per epoch: cross-entropy,
@@ -69,7 +69,7 @@ for epoch in (0, 9, len(history) - 1):
 # -----------------------------------
 #
 # Every candidate is a clone that shares the fitted teacher: the teacher is
-# trained once, not once per candidate and fold. ``LabelledStratifiedKFold``
+# trained once, not once per candidate and fold. ``LabeledStratifiedKFold``
 # folds the labelled rows only: every unlabelled row stays in every training
 # fold for the alignment, and no validation fold holds a row labelled -1, so
 # any ``scoring=`` is right.
@@ -78,7 +78,7 @@ for epoch in (0, 9, len(history) - 1):
 search = GridSearchCV(
     distiller.set_params(max_epochs=30),
     {"feature_weight": [0.0, 1.0, 5.0]},
-    cv=LabelledStratifiedKFold(3, random_state=0),
+    cv=LabeledStratifiedKFold(3, random_state=0),
 )
 search.fit(X_student, y_student)
 print("best feature_weight:", search.best_params_["feature_weight"])

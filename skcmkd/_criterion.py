@@ -1,155 +1,147 @@
-"""The distillation loss as one torch criterion: the terms, their weights, their schedule."""
+"""The distillation loss as one torch criterion: the cross-entropy plus a list of terms."""
 
 import warnings
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import nn
 
-from .alignment import (
-    feature_alignment,
-    joint_embedding,
-    label_alignment,
-    masked_cross_entropy,
-    neighbor_consistency,
-    prior_shift_correction,
-)
+from .alignment import masked_cross_entropy
+from .terms import Step, TeacherBatch
 
-__all__ = ["DistillationLoss", "LOSS_TERMS"]
+__all__ = ["DistillationLoss", "check_terms"]
 
-#: The history keys of the four terms: cross-entropy, feature alignment,
-#: label alignment, neighbour consistency.
-LOSS_TERMS = ("ce", "fa", "la", "nc")
+#: History keys the net uses itself; no term may take them.
+RESERVED_NAMES = ("ce", "total", "train_loss", "valid_loss", "epoch", "batches", "dur")
 
 
 class DistillationLoss(nn.Module):
-    """Cross-entropy on the labelled rows plus the weighted alignment terms.
+    """Cross-entropy on the labelled rows plus the weighted terms.
 
     The student module returns ``(logits, z)``, or ``(logits, z, z_neighbors)``
     when each row comes with one of its input-space neighbours. The loss is
 
-        ce + w_fa * fa + w_la * la + w_nc * nc
+        ce + factor * sum(term.weight * term(step) for term in terms)
 
-    (:mod:`skcmkd.alignment` computes each term). Every weight but the
-    cross-entropy's grows linearly over the first ``warmup_epochs`` epochs,
-    from ``1 / warmup_epochs`` at the first to its full value; a term whose
-    weight is zero is not computed (no transport solve is paid for it). The
-    terms computed in the last call are in ``terms_`` (detached), for the
-    history.
+    where ``factor`` is the warm-up's (set by
+    :class:`~skcmkd._net.WarmUp`; 1 without one). A term whose weight is zero,
+    or that needs a teacher or neighbours the step does not have, is not
+    computed. The terms computed in the last call are in ``terms_``
+    (detached), for the history.
 
     Parameters
     ----------
+    terms : sequence of LossTerm, default=()
+        The terms (:mod:`skcmkd.terms`), with their weights for this fit.
     target : TeacherTarget or None
-        What the student aligns to (:meth:`skcmkd.Teacher.target`); ``None``:
-        no teacher, so no feature or label alignment.
-    feature_weight, label_weight, neighbor_weight : float
-        Full weights of the three terms.
-    solver, reg, n_projections, label_cost
-        Feature alignment: see :func:`skcmkd.alignment.feature_alignment`
-        and :func:`skcmkd.alignment.joint_embedding`.
+        What the student aligns to (:meth:`skcmkd.Teacher.alignment_target`);
+        ``None``: no teacher, so no term that needs one.
     prior_ratio : sequence of float or None
-        :math:`\\pi_S / \\pi_T` per class (``kappa="prior"``): corrects the
-        teacher head and weights the teacher batch; ``None``: no correction.
+        :math:`\\pi_S / \\pi_T` per class (``prior_correction=True``):
+        corrects the teacher head and weights the teacher batch; ``None``: no
+        correction.
     teacher_batch_size : int or None
         Teacher embeddings drawn per step; ``None``: as many as student rows.
-    warmup_epochs : int
-        Length of the linear warm-up; ``0``: full weights from the start.
     seed : int
-        Seeds the teacher draws and the sliced directions.
+        Seeds the teacher draws and any random draw of a term.
     """
 
-    def __init__(
-        self,
-        *,
-        target=None,
-        feature_weight=0.0,
-        label_weight=0.0,
-        neighbor_weight=0.0,
-        solver="emd",
-        reg=0.05,
-        n_projections=50,
-        label_cost=1.0,
-        prior_ratio=None,
-        teacher_batch_size=256,
-        warmup_epochs=0,
-        seed=0,
-    ):
+    def __init__(self, *, terms=(), target=None, prior_ratio=None, teacher_batch_size=256, seed=0):
         super().__init__()
+        self.terms = nn.ModuleList(check_terms(terms))
         self.target = target
-        self.feature_weight = feature_weight
-        self.label_weight = label_weight
-        self.neighbor_weight = neighbor_weight
-        self.solver = solver
-        self.reg = reg
-        self.n_projections = n_projections
-        self.label_cost = label_cost
         self.prior_ratio = prior_ratio
         self.teacher_batch_size = teacher_batch_size
-        self.warmup_epochs = warmup_epochs
         self.seed = seed
-        self.epoch = 1  # set by the net at the start of every epoch
+        self.factor = 1.0  # the warm-up's
         self.terms_ = {}
+        self._sampler = _TeacherSampler(target, prior_ratio, teacher_batch_size, seed)
 
-    # Tensors and the generator are built on first use, on the embeddings'
-    # device, and never pickled: the target already holds the bank as NumPy
-    # (a pickle would hold it twice), and a GPU tensor or generator could not
-    # be loaded on a machine without one.
-    _ON_DEVICE = ("_tensors", "_generator")
-
-    def __getstate__(self):
-        state = self.__dict__.copy()
-        for name in self._ON_DEVICE:
-            state.pop(name, None)
-        return state
-
-    def weights(self):
-        """The weights of this epoch, after the warm-up."""
-        factor = 1.0
-        if self.warmup_epochs > 0:
-            factor = min(1.0, self.epoch / self.warmup_epochs)
-        return {
-            "fa": factor * self.feature_weight if self.target is not None else 0.0,
-            "la": factor * self.label_weight if self.target is not None else 0.0,
-            "nc": factor * self.neighbor_weight,
-        }
+    def active_terms(self):
+        """The terms this fit computes: nonzero weight, and a teacher where one is needed."""
+        return [
+            term
+            for term in self.terms
+            if term.weight > 0 and (self.target is not None or not term.needs_teacher)
+        ]
 
     def forward(self, y_pred, y_true):
         logits, z, *rest = y_pred
-        z_neighbors = rest[0] if rest else None
         y = torch.as_tensor(y_true, device=logits.device).long()
-        weights = self.weights()
-        terms = {"ce": masked_cross_entropy(logits, y)}
-        if weights["nc"] > 0 and z_neighbors is not None:
-            terms["nc"] = neighbor_consistency(z, z_neighbors, scale=self._scale(z))
-        if weights["fa"] > 0 or weights["la"] > 0:
-            q = self._teacher_probs(z)
-            if weights["la"] > 0:
-                terms["la"] = label_alignment(logits, q)
-            if weights["fa"] > 0:
-                terms["fa"] = self._feature_alignment(z, y, q)
+        step = Step(logits, z, y, rest[0] if rest else None, self.target, self._sampler)
+        ce = masked_cross_entropy(logits, y)
+        terms, loss = {"ce": ce}, ce
+        for term in self.active_terms():
+            if term.needs_neighbors and step.z_neighbors is None:
+                continue
+            value = term(step)
+            terms[term.name] = value
+            loss = loss + (self.factor * term.weight) * value
         self.terms_ = {name: value.detach() for name, value in terms.items()}
-        return sum(
-            value if name == "ce" else weights[name] * value for name, value in terms.items()
+        return loss
+
+
+def check_terms(terms):
+    """The terms as a list, each a LossTerm with a name no other term or the net takes."""
+    from .terms import LossTerm
+
+    terms = list(terms)
+    names = []
+    for term in terms:
+        if not isinstance(term, LossTerm):
+            raise TypeError(
+                f"Loss terms must be skcmkd.terms.LossTerm instances; got {term!r}. Subclass "
+                "LossTerm (docs/design.md, 'How to add a loss term')."
+            )
+        if not isinstance(term.name, str) or not term.name or term.name in RESERVED_NAMES:
+            raise ValueError(
+                f"The loss term {type(term).__name__} has name {term.name!r}; give it a "
+                f"non-empty string name other than {list(RESERVED_NAMES)} (its history key)."
+            )
+        names.append(term.name)
+    repeated = sorted({name for name in names if names.count(name) > 1})
+    if repeated:
+        raise ValueError(
+            f"Two loss terms share the name(s) {repeated}; each term's name is its history "
+            "key and must be unique. Rename the class attribute `name` of your term."
         )
+    return terms
 
-    # -- pieces ---------------------------------------------------------------
 
-    def _scale(self, z):
-        # the feature-alignment cost's scale; without a teacher, that of two
-        # independent standard normal embeddings
-        return self.target.cost_scale if self.target is not None else 2.0 * z.shape[1]
+class _TeacherSampler:
+    """The teacher bank on the embeddings' device, and the seeded draws from it.
 
-    def _device_state(self, device):
-        tensors = getattr(self, "_tensors", None)
-        if tensors is None or tensors["bank"].device != device:
+    Tensors and the generator are built on first use, on the embeddings'
+    device, and never pickled: the target already holds the bank as NumPy
+    (a pickle would hold it twice), and a GPU tensor or generator could not
+    be loaded on a machine without one.
+    """
+
+    def __init__(self, target, prior_ratio, batch_size, seed):
+        self.target = target
+        self.prior_ratio = prior_ratio
+        self.batch_size = batch_size
+        self.seed = seed
+        self._tensors = None
+        self._generator = None
+
+    def __getstate__(self):
+        return {**self.__dict__, "_tensors": None, "_generator": None}
+
+    def generator(self, device):
+        if self._generator is None or self._generator.device != device:
+            self._generator = torch.Generator(device=device).manual_seed(int(self.seed))
+        return self._generator
+
+    def tensors(self, device):
+        if self._tensors is None or self._tensors["bank"].device != device:
             target = self.target
             with warnings.catch_warnings():  # a read-only memory map: nothing writes to it
                 warnings.filterwarnings("ignore", message="The given NumPy array is not writable")
                 bank = torch.from_numpy(target.bank).to(device)
             n_classes = len(target.head_bias)
             ratio = np.ones(n_classes) if self.prior_ratio is None else self.prior_ratio
-            tensors = {
+            self._tensors = {
                 "bank": bank,
                 "labels": torch.from_numpy(target.labels).to(device),
                 "weight": target.head_weight.to(device),
@@ -159,44 +151,19 @@ class DistillationLoss(nn.Module):
                 if target.shift is None
                 else torch.from_numpy(target.shift).to(device),
             }
-            self._tensors = tensors
-            self._generator = torch.Generator(device=device).manual_seed(int(self.seed))
+            self.generator(device)  # a new device: draws start afresh from the seed
         return self._tensors
 
-    def _teacher_probs(self, z):
-        """Prior-corrected teacher head at the embeddings ``z``, detached."""
-        tensors = self._device_state(z.device)
-        with torch.no_grad():
-            probs = torch.softmax(F.linear(z, tensors["weight"], tensors["bias"]), dim=1)
-            return prior_shift_correction(probs, tensors["ratio"])
-
-    def _feature_alignment(self, z, y, q):
-        tensors = self._device_state(z.device)
-        n_classes = q.shape[1]
-        size = self.teacher_batch_size or len(z)
+    def draw(self, z):
+        """A teacher batch for the student embeddings ``z``."""
+        tensors = self.tensors(z.device)
+        size = self.batch_size or len(z)
         idx = torch.randint(
-            len(tensors["bank"]), (size,), generator=self._generator, device=z.device
+            len(tensors["bank"]), (size,), generator=self.generator(z.device), device=z.device
         )
-        y_t = tensors["labels"][idx]
+        labels = tensors["labels"][idx]
         z_t = tensors["bank"][idx].to(z.dtype)
         if tensors["shift"] is not None:
-            z_t = z_t + tensors["shift"][y_t]
-        b = tensors["ratio"][y_t]
-        b = b / b.sum()
-        # Labelled rows bring their one-hot label into the cost; unlabelled
-        # ones the teacher head's prediction at their embedding.
-        labelled = y >= 0
-        label_s = torch.where(
-            labelled[:, None], F.one_hot(y.clamp_min(0), n_classes).to(q.dtype), q
-        )
-        label_t = F.one_hot(y_t, n_classes).to(q.dtype)
-        options = dict(label_cost=self.label_cost, scale=self.target.cost_scale)
-        return feature_alignment(
-            joint_embedding(z, label_s, **options),
-            joint_embedding(z_t, label_t, **options),
-            solver=self.solver,
-            b=b,
-            reg=self.reg,
-            n_projections=self.n_projections,
-            generator=self._generator,
-        )
+            z_t = z_t + tensors["shift"][labels]
+        weights = tensors["ratio"][labels]
+        return TeacherBatch(z_t, labels, weights / weights.sum())

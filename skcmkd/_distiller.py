@@ -1,5 +1,6 @@
 """CrossModalDistiller: the scikit-learn surface of skcmkd."""
 
+import copy
 import numbers
 import warnings
 
@@ -16,10 +17,11 @@ from sklearn.neighbors import NearestNeighbors
 from sklearn.utils import TransformerTags
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, column_or_1d
+from skorch import NeuralNet
 from skorch.callbacks import ProgressBar
-from torch import nn
 
 from ._compat import Interval, StrOptions, _fit_context, validate_data
+from ._criterion import check_terms
 from ._inputs import (
     check_device,
     check_features,
@@ -31,18 +33,20 @@ from ._inputs import (
     labelled_mask,
     naming_input,
 )
-from ._net import StudentRows, build_student, make_net
-from ._teacher import TEACHER_KINDS, Teacher, fit_teacher, torch_seed
+from ._net import StudentRows, student_net
+from ._teacher import Teacher, check_teacher_encoder, fit_teacher, torch_seed
 from .alignment import SOLVERS, class_priors
 from .assumptions import check_clusters, relation_agreement_codes, relations_from_agreement
 from .exceptions import InconsistentVersionWarning, NonFiniteLossError
-from .model_selection import check_scoring_of_unlabelled
+from .terms import FeatureAlignment, LabelAlignment, NeighborConsistency
 
 __all__ = ["CrossModalDistiller"]
 
-# Keyword arguments routed, skorch-style, to the student encoder and optimizer.
-_ROUTED_PREFIXES = ("module__", "optimizer__")
-_PREDICT_CHUNK = 65536
+#: Keyword arguments routed skorch-style: ``module__*`` to the student encoder,
+#: the others to the student's skorch net, which routes them as skorch does.
+_ROUTED_PREFIXES = tuple(
+    f"{prefix}__" for prefix in ("module", "criterion", "optimizer", *NeuralNet.prefixes_)
+)
 
 
 class CrossModalDistiller(
@@ -70,7 +74,7 @@ class CrossModalDistiller(
     are off.
 
     Every term that draws on the unlabelled rows is spent in proportion to
-    their share and to ``unlabelled_trust_``, which the default measures
+    their share and to ``unlabeled_trust_``, which the default measures
     before training from the labelled rows (do input-space neighbours share
     a class?). Where they do not, the student trains as it would alone.
 
@@ -84,7 +88,7 @@ class CrossModalDistiller(
         cost between the batch of student embeddings and teacher embeddings
         drawn from the bank, on the label-aware cost of ``label_cost``.
         Multiplied by the share of unlabelled student rows (a fully labelled
-        student trains as the student alone) and by ``unlabelled_trust_``.
+        student trains as the student alone) and by ``unlabeled_trust_``.
     neighbor_weight : float, default=200.0
         :math:`\lambda_N`, weight of neighbour consistency
         (:func:`skcmkd.alignment.neighbor_consistency`): each row's embedding
@@ -93,7 +97,7 @@ class CrossModalDistiller(
         teacher bank's mean squared distance, so that rows that look alike
         to the student move together into the teacher's clusters. It uses
         no teacher. Multiplied, like ``feature_weight``, by the share of
-        unlabelled rows and by ``unlabelled_trust_``. Neighbours start close,
+        unlabelled rows and by ``unlabeled_trust_``. Neighbours start close,
         so the term is small and its weight large.
     n_neighbors : int, default=5
         Neighbours per row for ``neighbor_weight``, found once per
@@ -101,10 +105,9 @@ class CrossModalDistiller(
     label_weight : float, default=0.0
         :math:`\lambda_L`, weight of label alignment: the KL divergence from
         the teacher head at the student's embedding to the student's
-        prediction, on every row. Multiplied by ``unlabelled_trust_``. Off
-        by default: every training form of it tried lowered accuracy
-        (``docs/design.md``).
-    unlabelled_trust : "auto" or float in [0, 1], default="auto"
+        prediction, on every row. Multiplied by ``unlabeled_trust_``. Off
+        by default; ``docs/design.md`` gives the forms measured and why.
+    unlabeled_trust : "auto" or float in [0, 1], default="auto"
         Factor on the three alignment weights. ``"auto"`` measures, before
         training, whether the labelled rows' classes spread along the
         input-space neighbour graph about as well as a linear model predicts
@@ -121,9 +124,8 @@ class CrossModalDistiller(
         the labelled student rows confirm: the rank correlation between the
         distances of their class means and those of the teacher's
         (:func:`skcmkd.assumptions.relation_agreement`, recorded in
-        ``checks_`` whatever this parameter). It did not beat ``1`` on the
-        probe seeds (``docs/probe_safe_defaults.md``), so the default keeps
-        the teacher as it is.
+        ``checks_`` whatever this parameter). The default keeps the teacher
+        as it is; ``docs/probe_safe_defaults.md`` measures both.
     solver : {"emd", "sinkhorn", "sliced"}, default="emd"
         Optimal-transport solver of feature alignment (see
         :func:`skcmkd.alignment.feature_alignment`). Exact EMD: cheap at
@@ -140,12 +142,14 @@ class CrossModalDistiller(
         match student and teacher embeddings class by class without pairs.
         Unlabelled student rows use the teacher head's prediction at their
         embedding in place of a label. ``0`` aligns the marginals only.
-    kappa : {"one", "prior"}, default="one"
-        :math:`\kappa` of label alignment. ``"one"`` takes the teacher head as
-        the target; ``"prior"`` corrects it for a change of class priors
-        between the two data sets, :math:`\pi_S(y) / \pi_T(y)`, with
-        :math:`\pi_S` estimated from the labelled student rows, and weights
-        the teacher batch of feature alignment by the same ratio.
+    prior_correction : bool, default=False
+        Correct the teacher for a change of class priors between the two
+        data sets: the teacher head's prediction (the target of label
+        alignment, and the label of unlabelled rows in feature alignment) is
+        multiplied by :math:`\pi_S(y) / \pi_T(y)`, with :math:`\pi_S`
+        estimated from the labelled student rows, and the teacher batch of
+        feature alignment is weighted by the same ratio (the :math:`\kappa`
+        of the theory page). ``False`` takes the teacher head as it is.
     warmup_epochs : int, default=10
         The alignment and neighbour weights grow linearly over the first
         ``warmup_epochs`` epochs, from ``1 / warmup_epochs`` of their value
@@ -190,13 +194,26 @@ class CrossModalDistiller(
     progress_bar : bool, default=False
         Show a progress bar over the batches of each epoch (skorch's
         ``ProgressBar``; needs ``tqdm``, the ``progress`` extra).
+    terms : list of skcmkd.terms.LossTerm, default=None
+        Further loss terms, added to the three that ``feature_weight``,
+        ``label_weight`` and ``neighbor_weight`` build. Each term's weight is
+        multiplied, like theirs, by ``unlabeled_trust_`` (and by the share of
+        unlabelled rows for terms with ``per_unlabeled_row``) and warmed up
+        over ``warmup_epochs``; see :mod:`skcmkd.terms` and "How to add a loss
+        term" in ``docs/design.md``.
     random_state : int, RandomState instance or None, default=None
         Seeds weight initialisation, shuffling, teacher batches and the
         checks of ``"auto"`` parameters (and, by default, the teacher that
         :meth:`set_teacher` fits); the user's global random state is left
         alone.
     **kwargs
-        ``module__<name>`` and ``optimizer__<name>`` parameters.
+        skorch-style prefixed parameters: ``module__<name>`` go to the
+        student encoder's constructor; ``optimizer__<name>``,
+        ``criterion__<name>`` (:class:`~skcmkd._criterion.DistillationLoss`:
+        ``teacher_batch_size``...), ``iterator_train__<name>``,
+        ``iterator_valid__<name>``, ``callbacks__<name>__<param>`` and
+        ``compile__<name>`` go to the student's skorch net, which routes
+        them as skorch does and lets them override what the estimator sets.
 
     Attributes
     ----------
@@ -207,7 +224,7 @@ class CrossModalDistiller(
         Number of student features seen during :meth:`fit`.
     feature_names_in_ : ndarray of shape (n_features,)
         Feature names, when ``X`` has string column names.
-    unlabelled_trust_ : float
+    unlabeled_trust_ : float
         The factor applied to the alignment weights in this fit.
     teacher_relations_ : float or None
         The share of the teacher's class arrangement the student was aligned
@@ -218,15 +235,15 @@ class CrossModalDistiller(
         not run) and ``"relation_agreement"`` (a float; ``None`` without
         feature or label alignment, or with fewer than three labelled classes).
     prior_ratio_ : list of float or None
-        :math:`\pi_S / \pi_T` per class with ``kappa="prior"``; ``None``
-        otherwise.
+        :math:`\pi_S / \pi_T` per class with ``prior_correction=True``;
+        ``None`` otherwise.
     net_ : skorch.NeuralNet
         The trained student net; its module returns ``(logits, z)``.
     history_ : skorch.History
         Per-epoch training history, with the loss terms that were computed
-        (``"ce"``, cross-entropy; ``"fa"``, feature alignment; ``"la"``,
-        label alignment; ``"nc"``, neighbour consistency) next to
-        ``"train_loss"``.
+        (``"ce"``, cross-entropy, and each term's ``name``: ``"fa"``,
+        feature alignment; ``"la"``, label alignment; ``"nc"``, neighbour
+        consistency) next to ``"train_loss"``.
     scaler_ : Pipeline
         Standardises the student inputs before the net
         (each column divided by its largest absolute value, then
@@ -237,7 +254,7 @@ class CrossModalDistiller(
     --------
     sklearn.semi_supervised.SelfTrainingClassifier : teacher-free use of
         unlabelled rows.
-    skcmkd.model_selection.LabelledStratifiedKFold : cross-validation folds
+    skcmkd.model_selection.LabeledStratifiedKFold : cross-validation folds
         that score labelled rows only.
 
     Notes
@@ -273,13 +290,13 @@ class CrossModalDistiller(
         "label_weight": [Interval(numbers.Real, 0, None, closed="left")],
         "neighbor_weight": [Interval(numbers.Real, 0, None, closed="left")],
         "n_neighbors": [Interval(numbers.Integral, 1, None, closed="left")],
-        "unlabelled_trust": [StrOptions({"auto"}), Interval(numbers.Real, 0, 1, closed="both")],
+        "unlabeled_trust": [StrOptions({"auto"}), Interval(numbers.Real, 0, 1, closed="both")],
         "teacher_relations": [StrOptions({"auto"}), Interval(numbers.Real, 0, 1, closed="both")],
         "solver": [StrOptions(set(SOLVERS))],
         "reg": [Interval(numbers.Real, 0, None, closed="neither")],
         "n_projections": [Interval(numbers.Integral, 1, None, closed="left")],
         "label_cost": [Interval(numbers.Real, 0, None, closed="left")],
-        "kappa": [StrOptions({"one", "prior"})],
+        "prior_correction": ["boolean"],
         "warmup_epochs": [Interval(numbers.Integral, 0, None, closed="left")],
         "teacher_batch_size": [Interval(numbers.Integral, 1, None, closed="left"), None],
         "head_init": [StrOptions({"auto", "random", "teacher"})],
@@ -293,6 +310,7 @@ class CrossModalDistiller(
         "device": [str, torch.device],
         "verbose": ["verbose"],
         "progress_bar": ["boolean"],
+        "terms": [list, None],
         "random_state": ["random_state"],
     }
 
@@ -304,13 +322,13 @@ class CrossModalDistiller(
         label_weight=0.0,
         neighbor_weight=200.0,
         n_neighbors=5,
-        unlabelled_trust="auto",
+        unlabeled_trust="auto",
         teacher_relations=1.0,
         solver="emd",
         reg=0.05,
         n_projections=50,
         label_cost=1.0,
-        kappa="one",
+        prior_correction=False,
         warmup_epochs=10,
         teacher_batch_size=256,
         head_init="auto",
@@ -324,6 +342,7 @@ class CrossModalDistiller(
         device="cpu",
         verbose=0,
         progress_bar=False,
+        terms=None,
         random_state=None,
         **kwargs,
     ):
@@ -332,13 +351,13 @@ class CrossModalDistiller(
         self.label_weight = label_weight
         self.neighbor_weight = neighbor_weight
         self.n_neighbors = n_neighbors
-        self.unlabelled_trust = unlabelled_trust
+        self.unlabeled_trust = unlabeled_trust
         self.teacher_relations = teacher_relations
         self.solver = solver
         self.reg = reg
         self.n_projections = n_projections
         self.label_cost = label_cost
-        self.kappa = kappa
+        self.prior_correction = prior_correction
         self.warmup_epochs = warmup_epochs
         self.teacher_batch_size = teacher_batch_size
         self.head_init = head_init
@@ -352,6 +371,7 @@ class CrossModalDistiller(
         self.device = device
         self.verbose = verbose
         self.progress_bar = progress_bar
+        self.terms = terms
         self.random_state = random_state
         for key, value in kwargs.items():
             setattr(self, key, value)
@@ -367,10 +387,6 @@ class CrossModalDistiller(
             if k not in declared and not k.endswith("_") and not k.startswith("_")
         }
 
-    def _routed(self, prefix):
-        extra = self._extra_params()
-        return {k[len(prefix) :]: v for k, v in extra.items() if k.startswith(prefix)}
-
     def get_params(self, deep=True):
         params = super().get_params(deep=deep)
         params.update(self._extra_params())
@@ -382,14 +398,25 @@ class CrossModalDistiller(
         return super().set_params(**params)
 
     def _validate_params(self):
-        unknown = [k for k in self._extra_params() if not k.startswith(_ROUTED_PREFIXES)]
+        extra = self._extra_params()
+        unknown = [k for k in extra if not k.startswith(_ROUTED_PREFIXES)]
         if unknown:
             raise TypeError(
                 f"CrossModalDistiller got unexpected parameter(s) {unknown}; extra "
-                f"parameters must start with one of {_ROUTED_PREFIXES} (skorch style). "
+                f"parameters must start with one of {list(_ROUTED_PREFIXES)} (skorch style). "
                 "The teacher's own settings are arguments of set_teacher."
             )
+        dataset = [k for k in extra if k.startswith("dataset__")]
+        if dataset:
+            raise TypeError(
+                f"CrossModalDistiller got {dataset}: the student's rows (with their "
+                "neighbours) are a dataset the estimator builds, so skorch would ignore "
+                "dataset__ parameters. Transform X before fit instead."
+            )
         super()._validate_params()
+        if self.terms is not None:
+            check_terms(self.terms)  # each a LossTerm, before a name is read
+            check_terms([term for term in self._loss_terms() if term.weight > 0])
 
     # -- teacher ------------------------------------------------------------
 
@@ -442,15 +469,7 @@ class CrossModalDistiller(
         """
         self._validate_params()
         X_teacher, y_teacher = check_teacher_data(X_teacher, y_teacher)
-        if not (
-            (isinstance(encoder, str) and encoder in TEACHER_KINDS)
-            or isinstance(encoder, nn.Module)
-            or hasattr(encoder, "transform")
-        ):
-            raise ValueError(
-                f"encoder must be one of {TEACHER_KINDS}, a fitted transformer or a torch "
-                f"module; got {encoder!r}."
-            )
+        check_teacher_encoder(encoder)
         self.teacher = fit_teacher(
             X_teacher,
             y_teacher,
@@ -500,28 +519,43 @@ class CrossModalDistiller(
         codes[labelled] = np.searchsorted(classes, y_labelled)
         return classes, codes
 
-    def _plan(self, X_scaled, codes, seed):
-        """The weights of this fit, after the checks of the ``"auto"`` parameters."""
+    def _loss_terms(self):
+        """The terms the weights build, then the user's ``terms``, at full weight."""
+        built = [
+            FeatureAlignment(
+                self.feature_weight,
+                solver=self.solver,
+                reg=self.reg,
+                n_projections=self.n_projections,
+                label_cost=self.label_cost,
+            ),
+            LabelAlignment(self.label_weight),
+            NeighborConsistency(self.neighbor_weight),
+        ]
+        return [*built, *(copy.deepcopy(term) for term in self.terms or ())]
+
+    def _weigh_terms(self, X_scaled, codes, seed):
+        """The terms of this fit, weighted after the checks of the ``"auto"`` parameters."""
         share = float(np.mean(codes == -1))
         teacher_on = self.teacher is not None
-        wanted = share > 0 and (
-            self.neighbor_weight > 0
-            or (teacher_on and (self.feature_weight > 0 or self.label_weight > 0))
-        )
+        terms = [
+            term
+            for term in self._loss_terms()
+            if term.weight > 0 and (teacher_on or not term.needs_teacher)
+        ]
+        wanted = share > 0 and bool(terms)
         checks = {"clusters": None, "relation_agreement": None}
         trust = 1.0
-        if self.unlabelled_trust != "auto":
-            trust = float(self.unlabelled_trust)
+        if self.unlabeled_trust != "auto":
+            trust = float(self.unlabeled_trust)
         elif wanted:
             clusters = check_clusters(X_scaled, codes, random_state=seed)
             checks["clusters"], trust = clusters.to_dict(), clusters.trust
-        weights = {
-            "feature_weight": self.feature_weight * share * trust if teacher_on else 0.0,
-            "label_weight": self.label_weight * trust if teacher_on else 0.0,
-            "neighbor_weight": self.neighbor_weight * share * trust,
-        }
+        for term in terms:
+            term.weight = term.weight * (share if term.per_unlabeled_row else 1.0) * trust
+        terms = [term for term in terms if term.weight > 0]
         relations = None
-        if weights["feature_weight"] > 0 or weights["label_weight"] > 0:
+        if any(term.needs_teacher for term in terms):
             # measured whenever the teacher is used: it costs a few class means
             rho = relation_agreement_codes(self.teacher, X_scaled, codes)
             checks["relation_agreement"] = None if np.isnan(rho) else rho
@@ -530,7 +564,7 @@ class CrossModalDistiller(
                 if self.teacher_relations == "auto"
                 else float(self.teacher_relations)
             )
-        return weights, trust, relations, checks
+        return terms, trust, relations, checks
 
     def _neighbor_table(self, X_scaled):
         """Indices of each row's nearest neighbours (itself excluded)."""
@@ -538,32 +572,6 @@ class CrossModalDistiller(
         if k < 1:
             return np.arange(len(X_scaled))[:, None]  # one row: its own neighbour
         return NearestNeighbors(n_neighbors=k).fit(X_scaled).kneighbors(return_distance=False)
-
-    def _student(self, n_features, n_classes, head_init=None):
-        latent_dim = self.latent_dim if self.teacher is None else self.teacher.latent_dim_
-        return build_student(
-            self.module,
-            n_features,
-            latent_dim,
-            n_classes,
-            head_init=head_init,
-            **self._routed("module__"),
-        )
-
-    def _net(self, module, *, loss=None, seed=0):
-        return make_net(
-            module,
-            loss=loss,
-            seed=seed,
-            callbacks=[*(self.callbacks or []), *_progress_bar(self.progress_bar)],
-            optimizer_params=self._routed("optimizer__"),
-            optimizer=self.optimizer,
-            lr=self.lr,
-            max_epochs=self.max_epochs,
-            batch_size=self.batch_size,
-            device=self.device,
-            verbose=self.verbose,
-        )
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y):
@@ -581,7 +589,6 @@ class CrossModalDistiller(
         -------
         self : CrossModalDistiller
         """
-        check_scoring_of_unlabelled()
         previous_state = dict(vars(self))
         try:
             return self._fit(X, y)
@@ -600,43 +607,45 @@ class CrossModalDistiller(
         scaler = input_scaler().fit(X)
         X_scaled = scaler.transform(X).astype(np.float32)
         with torch_seed(self.random_state) as seed:
-            weights, trust, relations, checks = self._plan(X_scaled, codes, seed)
-            target = None if relations is None else self.teacher.target(relations, seed)
+            terms, trust, relations, checks = self._weigh_terms(X_scaled, codes, seed)
+            target = None if relations is None else self.teacher.alignment_target(relations, seed)
             head_init = self.head_init
-            if head_init == "auto":  # the teacher's head where alignment is on
-                head_init = "teacher" if weights["feature_weight"] > 0 else "random"
+            if head_init == "auto":  # the teacher's head where feature alignment is on
+                aligned = any(isinstance(term, FeatureAlignment) for term in terms)
+                head_init = "teacher" if aligned else "random"
+            head = None
             if head_init == "teacher" and self.teacher is not None:
-                target = target or self.teacher.target(1.0, seed)
+                target = target or self.teacher.alignment_target(1.0, seed)
                 head = (target.head_weight.clone(), target.head_bias.clone())
-            else:
-                head = None
-            module = self._student(X.shape[1], len(classes), head)
             prior_ratio = None
-            if self.teacher is not None and self.kappa == "prior":
+            if self.teacher is not None and self.prior_correction:
                 prior_ratio = class_priors(codes, len(classes)) / np.maximum(
                     self.teacher.prior_, 1e-12
                 )
             loss = dict(
+                terms=terms,
                 target=target,
-                **weights,
-                solver=self.solver,
-                reg=self.reg,
-                n_projections=self.n_projections,
-                label_cost=self.label_cost,
                 prior_ratio=prior_ratio,
                 teacher_batch_size=self.teacher_batch_size,
-                warmup_epochs=self.warmup_epochs,
                 seed=seed,
             )
-            net = self._net(module, loss=loss, seed=seed)
+            net = student_net(
+                self,
+                X.shape[1],
+                len(classes),
+                head_init=head,
+                loss=loss,
+                seed=seed,
+                callbacks=_progress_bar(self.progress_bar),
+            )
             neighbors = None
-            if weights["neighbor_weight"] > 0:
+            if any(term.needs_neighbors for term in terms):
                 neighbors = self._neighbor_table(X_scaled)
             net.fit(StudentRows(X_scaled, codes, neighbors, seed=seed), None)
         _check_finite_weights(net.module_)
         self.classes_ = classes
         self.scaler_ = scaler
-        self.unlabelled_trust_ = trust
+        self.unlabeled_trust_ = trust
         self.teacher_relations_ = relations
         self.checks_ = checks
         self.prior_ratio_ = None if prior_ratio is None else prior_ratio.tolist()
@@ -679,18 +688,31 @@ class CrossModalDistiller(
 
     # -- inference ----------------------------------------------------------
 
+    def forward(self, X):
+        """The student's logits and embeddings of ``X``, in one pass.
+
+        What :meth:`predict_proba` (softmax of the logits), :meth:`predict`
+        and :meth:`transform` (the embeddings) are made of; diagnostics use
+        both at once.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        logits : ndarray of shape (n_samples, n_classes), float32
+            Columns follow ``classes_``.
+        z : ndarray of shape (n_samples, latent_dim), float32
+            The embeddings in the latent space.
+        """
+        logits, z = self._forward(self._validate_predict_data(X))
+        return logits.numpy(), z.numpy()
+
     def _forward(self, X):
-        """Logits and embeddings of the student for validated ``X``."""
+        """Logits and embeddings (CPU tensors) for validated ``X``, by skorch's batches."""
         X = self.scaler_.transform(X).astype(np.float32)
-        module = self.net_.module_.eval()
-        logits, z = [], []
-        with torch.no_grad():
-            for start in range(0, len(X), _PREDICT_CHUNK):
-                chunk = torch.from_numpy(X[start : start + _PREDICT_CHUNK]).to(self.net_.device)
-                chunk_logits, chunk_z = module(chunk)
-                logits.append(chunk_logits.cpu())
-                z.append(chunk_z.cpu())
-        return torch.cat(logits), torch.cat(z)
+        return self.net_.forward(X, training=False)
 
     def _validate_predict_data(self, X):
         check_is_fitted(self)

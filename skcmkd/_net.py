@@ -1,21 +1,30 @@
 """The skorch net that trains the student, and the rows it trains on.
 
-The loss lives in :class:`~skcmkd._criterion.DistillationLoss`; this net only
-tells it the epoch (for the warm-up), stops on a non-finite loss, and records
-the terms in the history. Per-row extras travel in an ``X`` dict: each
+The loss lives in :class:`~skcmkd._criterion.DistillationLoss`; this net
+stops on a non-finite loss and records the terms in the history, and the
+:class:`WarmUp` callback tells the loss how far the warm-up has gone. Per-row extras travel in an ``X`` dict: each
 training item is ``{"X": row, "neighbor": one of its neighbours}`` when the
 neighbour term is on (:class:`StudentRows`), and the module embeds both.
 """
 
+import numpy as np
 import torch
 from skorch import NeuralNet
-from skorch.callbacks import PassthroughScoring
+from skorch.callbacks import Callback, PassthroughScoring
 
-from ._criterion import LOSS_TERMS, DistillationLoss
+from ._criterion import DistillationLoss
 from .exceptions import NonFiniteLossError
 from .modules import EncoderClassifier, MLPEncoder
 
-__all__ = ["DistillerNet", "StudentRows", "build_student", "make_net"]
+__all__ = [
+    "ArrayBatches",
+    "DistillerNet",
+    "StudentRows",
+    "WarmUp",
+    "build_student",
+    "make_net",
+    "student_net",
+]
 
 
 class StudentRows(torch.utils.data.Dataset):
@@ -50,29 +59,82 @@ class StudentRows(torch.utils.data.Dataset):
         return {"X": self.X[i], "neighbor": self.X[self.neighbors[i, pick]]}, self.y[i]
 
 
+class ArrayBatches:
+    """skorch's ``iterator_valid`` for inference: slices of the rows, not one row at a time.
+
+    skorch's default ``DataLoader`` fetches and collates each row apart,
+    which costs more than the student's forward pass. Prediction data is one
+    in-memory array (skorch wraps it in its ``Dataset``), so batches are
+    plain slices of it; any other dataset goes through a ``DataLoader``.
+
+    Parameters
+    ----------
+    dataset : skorch.dataset.Dataset or torch Dataset
+    batch_size : int, default=65536
+    **kwargs
+        Passed to the ``DataLoader`` fallback.
+    """
+
+    def __init__(self, dataset, batch_size=65536, **kwargs):
+        self.dataset = dataset
+        self.batch_size = batch_size
+        self.kwargs = kwargs
+
+    def __iter__(self):
+        X = getattr(self.dataset, "X", None)
+        if not isinstance(X, (np.ndarray, torch.Tensor)):
+            yield from torch.utils.data.DataLoader(
+                self.dataset, batch_size=self.batch_size, **self.kwargs
+            )
+            return
+        for start in range(0, len(X), self.batch_size):
+            yield torch.as_tensor(X[start : start + self.batch_size]), None
+
+    def __len__(self):
+        return -(-len(self.dataset) // self.batch_size)
+
+
+class WarmUp(Callback):
+    """Grow every term's weight linearly over the first ``epochs`` epochs.
+
+    In epoch ``e`` (from 1) the criterion's ``factor`` is
+    ``min(1, e / epochs)``: ``1 / epochs`` of the full weights in the first
+    epoch, all of them from epoch ``epochs`` on.
+
+    Parameters
+    ----------
+    epochs : int
+        Length of the warm-up; ``0``: full weights from the start.
+    """
+
+    def __init__(self, epochs):
+        self.epochs = epochs
+
+    def on_epoch_begin(self, net, **kwargs):
+        epoch = len(net.history)  # the net opened this epoch's row already
+        net.criterion_.factor = min(1.0, epoch / self.epochs) if self.epochs > 0 else 1.0
+
+
 class DistillerNet(NeuralNet):
     """skorch net whose criterion is the distillation loss.
 
     Each term the criterion computed in a training batch is recorded under
-    its name (``"ce"``, ``"fa"``, ``"la"``, ``"nc"``) and averaged per epoch
-    in the history; a term that was not computed (its weight is zero) is not
-    recorded.
+    its name (``"ce"`` for the cross-entropy, the term's ``name`` for the
+    others) and averaged per epoch in the history; a term that was not
+    computed (its weight is zero) is not recorded.
     """
 
     def get_default_callbacks(self):
-        terms = [(name, PassthroughScoring(name=name, on_train=True)) for name in LOSS_TERMS]
+        names = ["ce", *(term.name for term in self.get_params_for("criterion").get("terms", ()))]
+        terms = [(name, PassthroughScoring(name=name, on_train=True)) for name in names]
         return [*super().get_default_callbacks(), *terms]
-
-    def on_epoch_begin(self, net, dataset_train=None, dataset_valid=None, **kwargs):
-        super().on_epoch_begin(net, dataset_train, dataset_valid, **kwargs)
-        self.criterion_.epoch = len(self.history)
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
         loss = self.criterion_(y_pred, y_true)
         terms = self.criterion_.terms_
         if not torch.isfinite(loss):
             bad = [name for name, value in terms.items() if not torch.isfinite(value)]
-            raise NonFiniteLossError(_non_finite_message(bad or ["total"]))
+            raise NonFiniteLossError(_non_finite_message(bad, self.criterion_.terms))
         if training:
             for name, value in terms.items():
                 self.history.record_batch(name, value.item())
@@ -86,23 +148,70 @@ def build_student(module, n_features, latent_dim, n_classes, head_init=None, **m
     return EncoderClassifier(encoder, latent_dim, n_classes, head_init=head_init)
 
 
-def make_net(module, *, loss=None, seed=0, callbacks=(), optimizer_params=None, **params):
+def student_net(
+    estimator, n_features, n_classes, *, head_init=None, loss=None, seed=0, callbacks=()
+):
+    """The skorch net of a :class:`~skcmkd.CrossModalDistiller`'s student, untrained.
+
+    Built from the estimator's parameters (its prefixed ``**kwargs``
+    included): the student module (:func:`build_student`) in the teacher's
+    latent space when it has a teacher, and the net around it
+    (:func:`make_net`) with the estimator's callbacks and warm-up.
+    """
+    params = estimator.get_params(deep=False)
+    teacher = params["teacher"]
+    module_params, net_params = {}, {}
+    for key, value in params.items():
+        if key.startswith("module__"):
+            module_params[key[len("module__") :]] = value
+        elif "__" in key:
+            net_params[key] = value
+    module = build_student(
+        params["module"],
+        n_features,
+        params["latent_dim"] if teacher is None else teacher.latent_dim_,
+        n_classes,
+        head_init=head_init,
+        **module_params,
+    )
+    return make_net(
+        module,
+        loss=loss,
+        seed=seed,
+        warmup_epochs=params["warmup_epochs"],
+        callbacks=[*(params["callbacks"] or []), *callbacks],
+        optimizer=params["optimizer"],
+        lr=params["lr"],
+        max_epochs=params["max_epochs"],
+        batch_size=params["batch_size"],
+        device=params["device"],
+        verbose=params["verbose"],
+        **net_params,
+    )
+
+
+def make_net(module, *, loss=None, seed=0, warmup_epochs=0, callbacks=(), **params):
     """The skorch net around a student module.
 
     ``loss`` holds the criterion's parameters (:class:`DistillationLoss`),
-    ``params`` skorch's (``optimizer``, ``lr``, ``max_epochs``,
-    ``batch_size``, ``device``, ``verbose``); ``seed`` seeds the shuffling.
+    ``params`` skorch's, prefixed ones included (``optimizer``, ``lr``,
+    ``max_epochs``, ``batch_size``, ``device``, ``verbose``,
+    ``optimizer__*``, ``criterion__*``, ``iterator_train__*``...), routed by
+    skorch and taking precedence over ours; ``seed`` seeds the shuffling.
     """
+    defaults = {
+        "iterator_train__shuffle": True,
+        "iterator_train__generator": torch.Generator().manual_seed(int(seed)),
+        "iterator_valid": ArrayBatches,
+        "iterator_valid__batch_size": 65536,  # inference: rows are cheap, calls are not
+        **{f"criterion__{k}": v for k, v in (loss or {}).items()},
+    }
     return DistillerNet(
         module,
         criterion=DistillationLoss,
         train_split=None,
-        callbacks=list(callbacks),
-        iterator_train__shuffle=True,
-        iterator_train__generator=torch.Generator().manual_seed(int(seed)),
-        **{f"criterion__{k}": v for k, v in (loss or {}).items()},
-        **{f"optimizer__{k}": v for k, v in (optimizer_params or {}).items()},
-        **params,
+        callbacks=[*([("warm_up", WarmUp(warmup_epochs))] if warmup_epochs else []), *callbacks],
+        **{**defaults, **params},
     )
 
 
@@ -121,20 +230,17 @@ def _check_encoder_width(encoder, n_features, latent_dim):
         )
 
 
-_FIXES = {
-    "ce": "the student inputs may hold huge values or the learning rate `lr` is too large",
-    "fa": "lower `feature_weight` or `lr`; with solver='sinkhorn' raise `reg`",
-    "la": "lower `label_weight` or `lr`",
-    "nc": "lower `neighbor_weight` or `lr`",
-    "total": "lower `lr`",
-}
-
-
-def _non_finite_message(names):
-    fixes = "; ".join(f"{name}: {_FIXES[name]}" for name in names)
+def _non_finite_message(names, terms):
+    titles = {"ce": "cross-entropy", **{term.name: term.title for term in terms}}
+    fixes = {
+        "ce": "the student inputs may hold huge values or the learning rate `lr` is too large",
+        **{term.name: term.fix for term in terms},
+    }
+    names = names or ["total"]
+    what = ", ".join(f"{name}: {titles[name]}" for name in names if name in titles)
+    advice = "; ".join(f"{name}: {fixes.get(name, 'lower `lr`')}" for name in names)
     return (
-        f"The loss term(s) {names} became NaN or infinite during training "
-        "(ce: cross-entropy, fa: feature alignment, la: label alignment, "
-        "nc: neighbour consistency). "
-        f"Likely fix: {fixes}. The estimator was left as it was before this fit."
+        f"The loss term(s) {names} became NaN or infinite during training"
+        + (f" ({what})" if what else "")
+        + f". Likely fix: {advice}. The estimator was left as it was before this fit."
     )

@@ -13,11 +13,93 @@ from skorch import NeuralNetClassifier
 from torch import nn
 
 from ._inputs import check_features, input_scaler, naming_input
+from .alignment import class_means
 from .modules import MLPEncoder
 
 __all__ = ["Teacher", "TeacherTarget", "fit_teacher"]
 
-TEACHER_KINDS = ("mlp", "precomputed")
+
+class TeacherEncoding:
+    """How one kind of teacher embeds its inputs; one subclass per kind.
+
+    Parameters
+    ----------
+    encoder : torch.nn.Module, fitted transformer or None
+    scaler : fitted transformer or None
+        Applied to the inputs before ``encoder``.
+    """
+
+    kind = None
+    #: What the teacher's ``transform`` takes, for error messages.
+    inputs = "teacher-modality rows"
+
+    def __init__(self, encoder=None, scaler=None):
+        self.encoder = encoder
+        self.scaler = scaler
+
+    def embed(self, X):
+        """Embeddings of validated inputs ``X`` (may be float32 or a tensor)."""
+        raise NotImplementedError
+
+
+class MLPEncoding(TeacherEncoding):
+    """The ``"mlp"`` teacher: standardised inputs through a trained MLP."""
+
+    kind = "mlp"
+
+    def embed(self, X):
+        self.encoder.eval()
+        with torch.no_grad():
+            X = torch.as_tensor(self.scaler.transform(X), dtype=torch.float32)
+            return self.encoder(X)
+
+
+class PrecomputedEncoding(TeacherEncoding):
+    """The ``"precomputed"`` teacher: the inputs are the embeddings."""
+
+    kind = "precomputed"
+    inputs = "embeddings"
+
+    def embed(self, X):
+        return X
+
+
+class UserEncoding(TeacherEncoding):
+    """A user's fitted encoder: a torch module or a transformer, used as it is."""
+
+    kind = "encoder"
+
+    def embed(self, X):
+        if self.encoder is None:
+            raise ValueError(
+                "This teacher was loaded without its encoder (save_model keeps user encoders "
+                "out of the files); call set_teacher again to embed teacher data."
+            )
+        if not isinstance(self.encoder, nn.Module):
+            return self.encoder.transform(X)
+        self.encoder.eval()
+        with torch.no_grad():
+            return self.encoder(torch.as_tensor(np.asarray(X), dtype=torch.float32))
+
+
+#: Every kind of teacher, by its ``kind``.
+TEACHER_KINDS = {cls.kind: cls for cls in (MLPEncoding, PrecomputedEncoding, UserEncoding)}
+#: The kinds a user names by a string in ``set_teacher(encoder=...)``; any
+#: fitted transformer or torch module is a teacher of kind ``"encoder"``.
+NAMED_KINDS = ("mlp", "precomputed")
+
+
+def check_teacher_encoder(encoder):
+    """Refuse, naming the choices, an ``encoder`` that :func:`fit_teacher` cannot use."""
+    if not (
+        (isinstance(encoder, str) and encoder in NAMED_KINDS)
+        or isinstance(encoder, nn.Module)
+        or hasattr(encoder, "transform")
+    ):
+        raise ValueError(
+            f"encoder must be one of {list(NAMED_KINDS)}, a fitted transformer or a torch "
+            f"module; got {encoder!r}."
+        )
 
 
 @contextlib.contextmanager
@@ -77,6 +159,7 @@ class Teacher:
         self.settings = dict(settings or {})
         self.encoder = encoder
         self.scaler = scaler
+        self.encoding = TEACHER_KINDS[kind](encoder, scaler)
         self.head = head
         self.classes_ = classes
         self.bank_ = np.ascontiguousarray(bank, dtype=np.float32)
@@ -84,7 +167,7 @@ class Teacher:
         counts = np.bincount(self.bank_labels_, minlength=len(classes))
         self.prior_ = counts / counts.sum()
         self.cost_scale_ = _mean_squared_distance(self.bank_) or 1.0
-        self.class_means_ = _class_means(self.bank_, self.bank_labels_, len(classes))
+        self.class_means_ = class_means(self.bank_, self.bank_labels_, len(classes))
         self.latent_dim_ = self.bank_.shape[1]
         self.n_features_in_ = n_features
 
@@ -101,7 +184,7 @@ class Teacher:
         """Weight ``(n_classes, latent_dim)`` and bias of the head, as tensors."""
         return self.head.weight.detach().clone(), self.head.bias.detach().clone()
 
-    def target(self, relations=1.0, random_state=None):
+    def alignment_target(self, relations=1.0, random_state=None):
         """What the student aligns to: the bank, with its class arrangement kept or evened out.
 
         Parameters
@@ -141,29 +224,15 @@ class Teacher:
 
     def transform(self, X):
         """Embed teacher-modality data into the latent space (float32)."""
-        X = self._check_input(X)
-        if self.kind == "precomputed":
-            return X.astype(np.float32)
-        if self.kind == "encoder" and self.encoder is None:
-            raise ValueError(
-                "This teacher was loaded without its encoder (save_model keeps user encoders "
-                "out of the files); call set_teacher again to embed teacher data."
-            )
-        if self.kind == "encoder" and not isinstance(self.encoder, nn.Module):
-            return np.asarray(self.encoder.transform(X), dtype=np.float32)
-        if self.scaler is not None:
-            X = self.scaler.transform(X)
-        self.encoder.eval()
-        with torch.no_grad():
-            z = self.encoder(torch.as_tensor(np.asarray(X), dtype=torch.float32))
-        return z.numpy()
+        z = self.encoding.embed(self._check_input(X))
+        return np.asarray(z.numpy() if isinstance(z, torch.Tensor) else z, dtype=np.float32)
 
     def _check_input(self, X):
         check_features(X, "X_teacher")
         with naming_input("X_teacher"):
             X = check_array(X, dtype=[np.float64, np.float32], input_name="X_teacher")
         if self.n_features_in_ is not None and X.shape[1] != self.n_features_in_:
-            what = "embeddings" if self.kind == "precomputed" else "teacher-modality rows"
+            what = self.encoding.inputs
             raise ValueError(
                 f"X_teacher has {X.shape[1]} columns, but this {self.kind!r} teacher takes "
                 f"{what} of {self.n_features_in_} columns, as in set_teacher. Pass data of "
@@ -188,7 +257,7 @@ class Teacher:
 
 @dataclass(frozen=True)
 class TeacherTarget:
-    """The teacher as the student's loss sees it (built by :meth:`Teacher.target`).
+    """The teacher as the student's loss sees it (built by :meth:`Teacher.alignment_target`).
 
     Attributes
     ----------
@@ -216,16 +285,6 @@ class TeacherTarget:
 
 def _chunked(n, chunk=65536):
     return (slice(i, i + chunk) for i in range(0, n, chunk))
-
-
-def _class_means(bank, labels, n_classes):
-    """Mean embedding of each class, in float64, chunk by chunk."""
-    sums = np.zeros((n_classes, bank.shape[1]))
-    for part in _chunked(len(bank)):
-        one_hot = np.eye(n_classes)[labels[part]]
-        sums += one_hot.T @ bank[part].astype(np.float64)
-    counts = np.bincount(labels, minlength=n_classes)
-    return sums / np.maximum(counts, 1)[:, None]
 
 
 def _mean_squared_distance(bank, shift=None, labels=None, chunk=65536):
@@ -366,18 +425,11 @@ def fit_teacher(
                 verbose=verbose,
             )
         kind = "mlp"
-        with torch.no_grad():
-            bank = _check_bank(module(torch.as_tensor(scaler.transform(X), dtype=torch.float32)))
+        bank = _check_bank(MLPEncoding(module, scaler).embed(X))
     else:
-        if isinstance(encoder, str):  # "precomputed"
-            module, kind, bank = None, "precomputed", X
-        elif isinstance(encoder, nn.Module):
-            module, kind = encoder.eval(), "encoder"
-            with torch.no_grad():
-                bank = module(torch.as_tensor(X, dtype=torch.float32)).numpy()
-        else:
-            module, kind, bank = encoder, "encoder", encoder.transform(X)
-        bank = _check_bank(bank)
+        kind = encoder if isinstance(encoder, str) else "encoder"
+        module = None if kind == "precomputed" else encoder
+        bank = _check_bank(TEACHER_KINDS[kind](module).embed(X))
         head = _linear_head_from_logistic(bank, codes, n_classes, random_state)
     settings = dict(
         encoder=encoder, latent_dim=latent_dim, max_epochs=max_epochs, lr=lr, batch_size=batch_size

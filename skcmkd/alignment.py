@@ -30,6 +30,7 @@ __all__ = [
     "label_alignment",
     "neighbor_consistency",
     "class_priors",
+    "class_means",
     "prior_shift_correction",
     "round_to_coupling",
     "measured_feature_alignment",
@@ -200,7 +201,7 @@ def _exact_transport(z_student, z_teacher, a, b):
     """
     with torch.no_grad():
         # The cost in torch, not NumPy: NumPy's BLAS threads would spin against
-        # torch's on the same cores (3x slower steps on 2 cores).
+        # torch's on the same cores (docs/design.md).
         cost = ot.dist(z_student.detach().double(), z_teacher.detach().double()).cpu().numpy()
         plan = ot.emd(a.double().cpu().numpy(), b.double().cpu().numpy(), cost)
     rows, cols = np.nonzero(plan)
@@ -350,6 +351,29 @@ def class_priors(y, n_classes, *, smoothing=1.0):
     y = np.asarray(y)
     counts = np.bincount(y[y >= 0], minlength=n_classes).astype(float) + smoothing
     return counts / counts.sum()
+
+
+def class_means(Z, codes, n_classes, *, chunk=65536):
+    """Mean row of each class (codes ``0..n_classes-1``), in float64, chunk by chunk.
+
+    Rows coded ``-1`` are ignored; a class without rows gets a zero mean. A
+    bank of 10^6 float32 rows costs no float64 copy of itself.
+
+    Examples
+    --------
+    >>> class_means(np.array([[0.0], [2.0], [5.0], [9.0]]), np.array([0, 0, 1, -1]), 2)
+    array([[1.],
+           [5.]])
+    """
+    codes = np.asarray(codes)
+    sums = np.zeros((n_classes, Z.shape[1]))
+    for start in range(0, len(Z), chunk):
+        part = slice(start, start + chunk)
+        kept = codes[part] >= 0
+        one_hot = np.eye(n_classes)[codes[part][kept]]
+        sums += one_hot.T @ np.asarray(Z[part], dtype=np.float64)[kept]
+    counts = np.bincount(codes[codes >= 0], minlength=n_classes)
+    return sums / np.maximum(counts, 1)[:, None]
 
 
 def prior_shift_correction(teacher_probs, prior_ratio):

@@ -19,8 +19,8 @@ Both are measured from the labelled student rows alone, before any training:
 rows spreads the labels with how well a linear model does; and
 :func:`relation_agreement` correlates the distances between the student's
 class means with those between the teacher's. :class:`CrossModalDistiller`
-turns the first into ``unlabelled_trust_`` (a factor on the alignment terms;
-``unlabelled_trust="auto"`` is the default) and, with
+turns the first into ``unlabeled_trust_`` (a factor on the alignment terms;
+``unlabeled_trust="auto"`` is the default) and, with
 ``teacher_relations="auto"``, the second into ``teacher_relations_`` (how much
 of the teacher's class arrangement to keep).
 """
@@ -36,6 +36,7 @@ from sklearn.semi_supervised import LabelSpreading
 from sklearn.utils import check_random_state
 
 from ._inputs import input_scaler, labelled_mask
+from .alignment import class_means
 
 __all__ = [
     "ClusterCheck",
@@ -46,16 +47,14 @@ __all__ = [
     "equidistant_shift",
 ]
 
-#: ``unlabelled_trust="auto"`` maps the lower bound of the neighbour graph's
+#: ``unlabeled_trust="auto"`` maps the lower bound of the neighbour graph's
 #: share of the linear model's skill (above chance) to a weight: none at or
-#: below the first value, full at or above the second. Set between the mfeat
-#: and image students and the spoken digits of the probe seeds 10-14
-#: (docs/probe_safe_defaults.md); docs/probe_trust_check.md checks it on 20
-#: more splits of each.
+#: below the first value, full at or above the second. Chosen on probe seeds
+#: (docs/probe_safe_defaults.md, checked in docs/probe_trust_check.md).
 CLUSTER_RAMP = (0.5, 0.9)
 #: ``teacher_relations="auto"`` keeps none of the teacher's class arrangement
 #: at or below the first Spearman correlation and all of it at or above the
-#: second (set once from WHAT-CROSSES.md's agreement values, not tuned).
+#: second (set once, not tuned; docs/design.md).
 RELATION_RAMP = (0.2, 0.6)
 
 
@@ -205,10 +204,6 @@ def check_clusters(
     )
 
 
-def _class_means(Z, codes, present):
-    return np.stack([Z[codes == c].mean(axis=0) for c in present])
-
-
 def _pair_distances(means):
     """Squared distances between class means, upper triangle."""
     squared = ((means[:, None] - means[None]) ** 2).sum(-1)
@@ -256,7 +251,7 @@ def relation_agreement_codes(teacher, X, codes):
     if len(present) < 3:
         return float("nan")
     standardised = input_scaler().fit(X).transform(X)[labelled]
-    student = _class_means(standardised, codes[labelled], present)
+    student = class_means(standardised, codes[labelled], teacher.classes_.size)[present]
     rho = spearmanr(_pair_distances(student), _pair_distances(teacher.class_means_[present]))
     return float(rho.statistic)
 

@@ -34,7 +34,7 @@ from ._teacher import fit_teacher
 from .alignment import label_alignment, measured_feature_alignment, prior_shift_correction
 from .assumptions import relation_agreement
 from .controls import noise_teacher_data, permuted_labels
-from .model_selection import LabelledStratifiedKFold
+from .model_selection import LabeledStratifiedKFold
 
 __all__ = [
     "BoundReport",
@@ -71,7 +71,7 @@ class BoundReport:
         Mean KL divergence from the teacher head to the student head at the
         student's embeddings (what the ``label_weight`` term trains), with the
         teacher head corrected for the class priors when the distiller was
-        fitted with ``kappa="prior"``.
+        fitted with ``prior_correction=True``.
     label_disagreement : float
         Share of held-out student rows on which the two heads predict
         different classes (the 0-1 form of label alignment in the bound).
@@ -161,12 +161,11 @@ def diagnose(
     y_teacher, y_student = np.asarray(y_teacher), np.asarray(y_student)
     z_teacher = teacher.transform(X_teacher)
     teacher_error = 1.0 - float(np.mean(teacher.predict(X_teacher) == y_teacher))
-    logits, z_student = distiller._forward(distiller._validate_predict_data(X_student))
-    z_student = z_student.numpy()
+    logits, z_student = distiller.forward(X_student)
     q = torch.as_tensor(teacher.predict_proba_latent(z_student))
-    if distiller.prior_ratio_ is not None:  # kappa="prior": the teacher as training saw it
+    if distiller.prior_ratio_ is not None:  # prior_correction: the teacher as training saw it
         q = prior_shift_correction(q, torch.as_tensor(distiller.prior_ratio_, dtype=q.dtype))
-    student_pred = distiller.classes_[np.argmax(logits.numpy(), axis=1)]
+    student_pred = distiller.classes_[np.argmax(logits, axis=1)]
     head_pred = teacher.classes_[np.argmax(q.numpy(), axis=1)]
 
     labelled = labelled_mask(y_student)
@@ -183,7 +182,7 @@ def diagnose(
         student_error=student_error,
         teacher_head_error=head_error,
         feature_alignment=feature,
-        label_alignment=float(label_alignment(logits.double(), q)),
+        label_alignment=float(label_alignment(torch.from_numpy(logits).double(), q)),
         label_disagreement=float(np.mean(student_pred != head_pred)),
         n_teacher=min(len(z_teacher), max_rows),
         n_student=min(len(z_student), max_rows),
@@ -277,7 +276,7 @@ def teacher_contribution(
     X, y : array-like
         Student rows, ``-1`` for unlabelled ones.
     cv : int or cross-validation splitter, default=None
-        ``None`` or an int: :class:`~skcmkd.model_selection.LabelledStratifiedKFold`
+        ``None`` or an int: :class:`~skcmkd.model_selection.LabeledStratifiedKFold`
         with that many folds (5 by default), validation on labelled rows only.
     random_state : int, default=0
         Seeds the folds and the control teachers.
@@ -295,7 +294,7 @@ def teacher_contribution(
             "set_teacher(X_teacher, y_teacher) first; its settings fit the controls too."
         )
     if cv is None or isinstance(cv, int):
-        cv = LabelledStratifiedKFold(cv or 5, random_state=random_state)
+        cv = LabeledStratifiedKFold(cv or 5, random_state=random_state)
     settings = dict(teacher.settings)
     seed = check_random_state(random_state).randint(np.iinfo(np.int32).max)
     noise_settings = {k: v for k, v in settings.items() if k != "encoder"}
@@ -417,9 +416,7 @@ def plot_history(distiller, *, ax=None):
     epochs = history[:, "epoch"]
     names = {
         "ce": "cross-entropy (labelled rows)",
-        "fa": "feature alignment",
-        "la": "label alignment",
-        "nc": "neighbour consistency",
+        **{term.name: term.title for term in distiller.net_.criterion_.terms},
     }
     for key, label in names.items():
         if key in history[-1]:  # a term whose weight was zero was not computed

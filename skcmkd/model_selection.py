@@ -2,16 +2,18 @@
 
 scikit-learn's default folds (``StratifiedKFold`` on ``y``) treat ``-1`` as
 one more class: every validation fold then holds unlabelled rows, which the
-estimator's own ``score`` skips but any ``scoring=`` string counts as errors,
-and every training fold loses a share of the unlabelled rows the alignment
-terms learn from. :class:`LabelledStratifiedKFold` folds the labelled rows
+estimator's own ``score`` skips but any ``scoring=`` string counts as errors
+(accuracy is scaled down by the labelled share of the fold; scorers of
+probabilities fail on the unknown label ``-1``), and every training fold
+loses a share of the unlabelled rows the alignment terms learn from. Nothing
+stops that combination: the estimator never sees the scorer. :class:`LabeledStratifiedKFold` folds the labelled rows
 only and keeps every unlabelled row in every training fold, so that any
 scorer is right and no unlabelled row is wasted. :func:`bound_score` is a
 scorer that needs no label: the measurable terms of the bound (feature and
 label alignment) on the rows it is given, labelled or not.
 """
 
-import sys
+import warnings
 
 import numpy as np
 from sklearn.model_selection import BaseCrossValidator, StratifiedKFold
@@ -19,10 +21,10 @@ from sklearn.model_selection import BaseCrossValidator, StratifiedKFold
 from ._inputs import labelled_mask
 from .alignment import measured_feature_alignment
 
-__all__ = ["LabelledStratifiedKFold", "bound_score", "prefer_defaults"]
+__all__ = ["LabeledStratifiedKFold", "LabelledStratifiedKFold", "bound_score", "prefer_defaults"]
 
 
-class LabelledStratifiedKFold(BaseCrossValidator):
+class LabeledStratifiedKFold(BaseCrossValidator):
     """Stratified K-fold over the labelled rows; unlabelled rows always train.
 
     Each validation fold holds labelled rows only (stratified by class, as
@@ -44,9 +46,9 @@ class LabelledStratifiedKFold(BaseCrossValidator):
     Examples
     --------
     >>> import numpy as np
-    >>> from skcmkd.model_selection import LabelledStratifiedKFold
+    >>> from skcmkd.model_selection import LabeledStratifiedKFold
     >>> y = np.array([0, 0, 1, 1, -1, -1, -1])
-    >>> for train, test in LabelledStratifiedKFold(2, shuffle=False).split(np.zeros(7), y):
+    >>> for train, test in LabeledStratifiedKFold(2, shuffle=False).split(np.zeros(7), y):
     ...     print(train, test)
     [1 3 4 5 6] [0 2]
     [0 2 4 5 6] [1 3]
@@ -78,7 +80,7 @@ class LabelledStratifiedKFold(BaseCrossValidator):
             Indices; ``test`` never holds an unlabelled row.
         """
         if y is None:
-            raise ValueError("LabelledStratifiedKFold needs y: it folds the labelled rows.")
+            raise ValueError("LabeledStratifiedKFold needs y: it folds the labelled rows.")
         y = np.asarray(y)
         if len(y) != len(X):
             raise ValueError(f"X has {len(X)} rows but y has {len(y)} labels.")
@@ -98,51 +100,17 @@ class LabelledStratifiedKFold(BaseCrossValidator):
             yield np.sort(np.r_[labelled[train], unlabelled]), labelled[test]
 
 
-def _ignores_unlabelled(scorer):
-    """Whether a scorer is safe on folds with ``-1`` rows: the estimator's own
-    ``score`` (skips them), a label-free scorer (:func:`bound_score`), or a
-    multi-metric scorer made only of those."""
-    if type(scorer).__name__ == "_MultimetricScorer":
-        return all(_ignores_unlabelled(s) for s in scorer._scorers.values())
-    return type(scorer).__name__ == "_PassthroughScorer" or getattr(
-        scorer, "handles_unlabelled", False
-    )
+class LabelledStratifiedKFold(LabeledStratifiedKFold):
+    """Deprecated spelling of :class:`LabeledStratifiedKFold`; removed in skcmkd 0.4."""
 
-
-def check_scoring_of_unlabelled():
-    """Refuse to be scored on unlabelled rows by a ``scoring=`` inside cross-validation.
-
-    Called at the start of :meth:`CrossModalDistiller.fit`. Inside
-    scikit-learn's ``_fit_and_score`` (grid searches, ``cross_validate``...)
-    it looks at the validation fold about to be scored: if that fold holds
-    rows labelled ``-1`` and the scorer is not the estimator's own ``score``
-    (which skips them) nor a label-free scorer (:func:`bound_score`), every
-    such row would count as an error, silently.
-    It reads that function's arguments, which are not public API: where they
-    change, the check does nothing rather than fail.
-    """
-    frame = sys._getframe(1)
-    while frame is not None:
-        code = frame.f_code
-        if code.co_name == "_fit_and_score" and "model_selection" in code.co_filename:
-            break
-        frame = frame.f_back
-    if frame is None:
-        return
-    try:
-        scorer, y, test = (frame.f_locals[name] for name in ("scorer", "y", "test"))
-        scored_without_labels = _ignores_unlabelled(scorer)
-        has_unlabelled = y is not None and not labelled_mask(np.asarray(y)[test]).all()
-    except Exception:  # another scikit-learn: no check rather than a false alarm
-        return
-    if has_unlabelled and not scored_without_labels:
-        raise ValueError(
-            "This cross-validation scores validation folds that hold unlabelled rows "
-            "(y == -1) with a `scoring=` scorer, which counts every one of them as an error. "
-            "Pass cv=skcmkd.model_selection.LabelledStratifiedKFold(...) (validation folds "
-            "of labelled rows only, every unlabelled row kept for training), or leave "
-            "`scoring` unset to use the estimator's score, which skips unlabelled rows."
+    def __init__(self, n_splits=5, *, shuffle=True, random_state=None):
+        warnings.warn(
+            "LabelledStratifiedKFold is renamed LabeledStratifiedKFold (scikit-learn's "
+            "spelling); the old name is removed in skcmkd 0.4.",
+            FutureWarning,
+            stacklevel=2,
         )
+        super().__init__(n_splits, shuffle=shuffle, random_state=random_state)
 
 
 def bound_score(estimator, X, y=None, *, max_rows=1000):
@@ -162,7 +130,7 @@ def bound_score(estimator, X, y=None, *, max_rows=1000):
     accuracy: it says nothing where the teacher is wrong for the student, and
     anything that pulls the student towards its own structure (the neighbour
     term) scores worse. ``docs/model_selection.md`` measures how well it
-    chooses (with 5 labels per class, worse than the labelled criteria).
+    chooses against the labelled criteria.
 
     Parameters
     ----------
@@ -192,18 +160,11 @@ def bound_score(estimator, X, y=None, *, max_rows=1000):
         )
     if transform is not None:
         X = transform.transform(X)
-    logits, z = distiller._forward(distiller._validate_predict_data(X))
-    feature = measured_feature_alignment(
-        z.numpy(), teacher.bank_, teacher.cost_scale_, max_rows=max_rows
-    )
-    student = distiller.classes_[np.argmax(logits.numpy(), axis=1)]
-    head = teacher.classes_[np.argmax(teacher.predict_proba_latent(z.numpy()), axis=1)]
+    logits, z = distiller.forward(X)
+    feature = measured_feature_alignment(z, teacher.bank_, teacher.cost_scale_, max_rows=max_rows)
+    student = distiller.classes_[np.argmax(logits, axis=1)]
+    head = teacher.classes_[np.argmax(teacher.predict_proba_latent(z), axis=1)]
     return -(feature + float(np.mean(student != head)))
-
-
-#: Read by the fold guard of :func:`check_scoring_of_unlabelled`: this scorer
-#: never looks at ``y``, so validation folds may hold unlabelled rows.
-bound_score.handles_unlabelled = True
 
 
 def prefer_defaults(defaults, *, n_se=1.0, metric="score"):

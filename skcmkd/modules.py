@@ -29,9 +29,8 @@ class MLPEncoder(nn.Module):
     layer_norm : bool, default=True
         Normalise each row's hidden activations (:class:`torch.nn.LayerNorm`).
         A shift or gain shared by all of a row's features (a louder voice, a
-        brighter image, another sensor) then moves the hidden layer less;
-        with few labels the plain MLP fitted such nuisances
-        (``docs/probe_safe_defaults.md``).
+        brighter image, another sensor) then moves the hidden layer less
+        (``docs/probe_safe_defaults.md`` measures it).
 
     Examples
     --------

@@ -1,4 +1,4 @@
-"""The checks behind unlabelled_trust="auto" and teacher_relations="auto"."""
+"""The checks behind unlabeled_trust="auto" and teacher_relations="auto"."""
 
 import numpy as np
 import pytest

@@ -96,22 +96,22 @@ def test_plots_draw_embeddings_before_and_after_and_the_loss_terms(fitted, unpai
     matplotlib.pyplot.close("all")
 
 
-def test_label_alignment_uses_the_prior_correction_of_kappa_prior(fitted, unpaired):
+def test_label_alignment_uses_the_prior_correction(fitted, unpaired):
     import torch
 
     from skcmkd.alignment import label_alignment, prior_shift_correction
 
     y = unpaired["y_student"].copy()
     y[np.flatnonzero(y == 0)[1:]] = -1  # one labelled 0: the student prior differs
-    model = CrossModalDistiller(teacher=fitted.teacher, kappa="prior", **FAST)
+    model = CrossModalDistiller(teacher=fitted.teacher, prior_correction=True, **FAST)
     model.fit(unpaired["X_student"], y)
     assert model.prior_ratio_ is not None and not np.allclose(model.prior_ratio_, 1)
     report = diagnose(
         model, unpaired["X_teacher"], unpaired["y_teacher"], unpaired["X_test"], unpaired["y_test"]
     )
-    logits, z = model._forward(unpaired["X_test"])
-    q = torch.as_tensor(fitted.teacher.predict_proba_latent(z.numpy()))
+    logits, z = model.forward(unpaired["X_test"])
+    q = torch.as_tensor(fitted.teacher.predict_proba_latent(z))
     corrected = prior_shift_correction(q, torch.as_tensor(model.prior_ratio_, dtype=q.dtype))
     assert report.label_alignment == pytest.approx(
-        float(label_alignment(logits.double(), corrected))
+        float(label_alignment(torch.from_numpy(logits).double(), corrected))
     )

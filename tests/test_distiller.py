@@ -1,4 +1,5 @@
 import pickle
+from types import SimpleNamespace
 
 import joblib
 import numpy as np
@@ -10,10 +11,11 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from skorch.callbacks import Callback
 
-import skcmkd._criterion
 import skcmkd._distiller
 from skcmkd import CrossModalDistiller
+from skcmkd._net import WarmUp
 from skcmkd.exceptions import NonFiniteLossError
+from skcmkd.terms import FeatureAlignment, LossTerm
 
 from .conftest import FAST, TEACHER_FAST
 
@@ -147,8 +149,10 @@ def test_each_solver_trains(unpaired, solver):
     assert np.all(np.isfinite(distiller.history_[:, "fa"]))
 
 
-def test_label_weight_and_kappa_prior_train(unpaired):
-    distiller = _teacher_distiller(unpaired, label_weight=1.0, kappa="prior", warmup_epochs=0)
+def test_label_weight_and_prior_correction_train(unpaired):
+    distiller = _teacher_distiller(
+        unpaired, label_weight=1.0, prior_correction=True, warmup_epochs=0
+    )
     distiller.fit(unpaired["X_student"], unpaired["y_student"])
     ratio = np.asarray(distiller.net_.criterion_.prior_ratio)
     assert ratio.shape == (10,) and not np.allclose(ratio, np.ones(10))
@@ -166,25 +170,35 @@ def test_feature_alignment_is_spent_only_on_unlabelled_share(unpaired):
     X, y = unpaired["X_student"], unpaired["y_student_true"]  # every row labelled
     off = _teacher_distiller(unpaired, feature_weight=0.0).fit(X, y)
     on = _teacher_distiller(unpaired, feature_weight=5.0).fit(X, y)
-    assert on.net_.criterion_.feature_weight == 0.0
+    assert list(on.net_.criterion_.terms) == []  # spent on no row: not even built
     assert np.array_equal(off.predict_proba(X), on.predict_proba(X))
     assert "fa" not in on.history_[-1]  # weight zero: no transport solved
 
 
-def test_a_zero_weight_term_is_never_computed(unpaired, monkeypatch):
-    def fail(*args, **kwargs):
+class _Failing(LossTerm):
+    name, title = "failing", "a term that must not run"
+
+    def forward(self, step):
         raise AssertionError("a term of weight zero was computed")
 
-    for name in ("feature_alignment", "label_alignment", "neighbor_consistency"):
-        monkeypatch.setattr(skcmkd._criterion, name, fail)
+
+class _Infinite(LossTerm):
+    name, title = "infinite", "an infinite term"
+
+    def forward(self, step):
+        return torch.tensor(float("inf"))
+
+
+def test_a_zero_weight_term_is_never_computed(unpaired):
     params = dict(feature_weight=0.0, label_weight=0.0, neighbor_weight=0.0)
-    _teacher_distiller(unpaired, **params).fit(unpaired["X_student"], unpaired["y_student"])
+    model = _teacher_distiller(unpaired, terms=[_Failing(weight=0.0)], **params)
+    model.fit(unpaired["X_student"], unpaired["y_student"])
+    assert list(model.net_.criterion_.terms) == []
+    assert set(model.history_[-1]) & {"fa", "la", "nc", "failing"} == set()
 
 
-def test_an_infinite_term_of_weight_zero_does_not_stop_training(unpaired, monkeypatch):
-    infinite = lambda *args, **kwargs: torch.tensor(float("inf"))  # noqa: E731
-    monkeypatch.setattr(skcmkd._criterion, "label_alignment", infinite)
-    model = _teacher_distiller(unpaired, label_weight=0.0)
+def test_an_infinite_term_of_weight_zero_does_not_stop_training(unpaired):
+    model = _teacher_distiller(unpaired, terms=[_Infinite(weight=0.0)])
     model.fit(unpaired["X_student"], unpaired["y_student"])  # 0 * inf would be NaN
     assert np.all(np.isfinite(model.history_[:, "train_loss"]))
 
@@ -216,15 +230,13 @@ def test_head_init(unpaired, head_init, labels, from_teacher):
 
 
 def test_warmup_grows_the_alignment_weight(fitted):
-    criterion = pickle.loads(pickle.dumps(fitted.net_.criterion_))
-    assert criterion.warmup_epochs == 10
-    full = criterion.feature_weight
-    criterion.epoch = 1  # the first epoch: a tenth of the weight
-    assert criterion.weights()["fa"] == pytest.approx(full / 10)
-    criterion.epoch = 5
-    assert criterion.weights()["fa"] == pytest.approx(full / 2)
-    criterion.epoch = 30
-    assert criterion.weights()["fa"] == pytest.approx(full)
+    net = pickle.loads(pickle.dumps(fitted.net_))
+    (warm_up,) = [cb for _, cb in net.callbacks_ if isinstance(cb, WarmUp)]
+    assert warm_up.epochs == 10  # the estimator's default
+    for epoch, factor in [(1, 0.1), (5, 0.5), (30, 1.0)]:  # the first: a tenth of the weight
+        at_epoch = SimpleNamespace(history=[{}] * epoch, criterion_=net.criterion_)
+        warm_up.on_epoch_begin(at_epoch)
+        assert net.criterion_.factor == pytest.approx(factor)
 
 
 # -- labels ---------------------------------------------------------------------
@@ -343,7 +355,7 @@ def test_grid_search_on_partly_labelled_data(unpaired):
     distiller = _teacher_distiller(unpaired, max_epochs=2)
     search = GridSearchCV(distiller, {"feature_weight": [0.1, 10.0]}, cv=2)
     search.fit(unpaired["X_student"], unpaired["y_student"])
-    assert search.best_estimator_.net_.criterion_.feature_weight > 0
+    assert _weights(search.best_estimator_)["fa"] > 0
     assert np.all(np.isfinite(search.cv_results_["mean_test_score"]))
 
 
@@ -448,9 +460,7 @@ def test_wrong_feature_count_at_predict(fitted, unpaired):
 
 def test_non_finite_loss_stops_and_leaves_estimator_as_it_was(unpaired, monkeypatch):
     distiller = _teacher_distiller(unpaired, warmup_epochs=0)
-    monkeypatch.setattr(
-        skcmkd._criterion, "feature_alignment", lambda *args, **kwargs: torch.tensor(float("nan"))
-    )
+    monkeypatch.setattr(FeatureAlignment, "forward", lambda self, step: torch.tensor(float("nan")))
     with pytest.raises(NonFiniteLossError, match=r"\['fa'\].*feature_weight"):
         distiller.fit(unpaired["X_student"], unpaired["y_student"])
     assert not hasattr(distiller, "net_") and not hasattr(distiller, "classes_")
@@ -460,9 +470,7 @@ def test_failed_refit_keeps_the_previous_model(fitted, unpaired, monkeypatch):
     model = clone(fitted).fit(unpaired["X_student"], unpaired["y_student"])
     before = model.predict_proba(unpaired["X_test"])
     model.set_params(warmup_epochs=0)
-    monkeypatch.setattr(
-        skcmkd._criterion, "feature_alignment", lambda *args, **kwargs: torch.tensor(float("inf"))
-    )
+    monkeypatch.setattr(FeatureAlignment, "forward", lambda self, step: torch.tensor(float("inf")))
     with pytest.raises(NonFiniteLossError):
         model.fit(unpaired["X_student"], unpaired["y_student"])
     assert np.array_equal(model.predict_proba(unpaired["X_test"]), before)
@@ -530,18 +538,22 @@ def test_score_takes_a_column_vector(fitted, unpaired):
     assert column == fitted.score(unpaired["X_test"], y)
 
 
-def test_scoring_string_on_unlabelled_validation_rows_is_an_error(unpaired):
-    distiller = _teacher_distiller(unpaired, max_epochs=1)
-    search = GridSearchCV(distiller, {"feature_weight": [0.1, 1.0]}, cv=2, scoring="accuracy")
-    with pytest.raises(ValueError, match="LabelledStratifiedKFold"):
-        search.fit(unpaired["X_student"], unpaired["y_student"])
+def test_the_old_spelling_of_the_splitter_warns_and_splits_alike():
+    from skcmkd.model_selection import LabeledStratifiedKFold, LabelledStratifiedKFold
+
+    y = np.array([0, 0, 1, 1, 0, 1, -1, -1])
+    with pytest.warns(FutureWarning, match="LabeledStratifiedKFold"):
+        old = LabelledStratifiedKFold(2, shuffle=False)
+    new = LabeledStratifiedKFold(2, shuffle=False)
+    for (a, b), (c, d) in zip(old.split(y, y), new.split(y, y), strict=True):
+        assert np.array_equal(a, c) and np.array_equal(b, d)
 
 
 def test_scoring_string_with_labelled_folds_is_right(unpaired):
-    from skcmkd.model_selection import LabelledStratifiedKFold
+    from skcmkd.model_selection import LabeledStratifiedKFold
 
     distiller = _teacher_distiller(unpaired, max_epochs=1)
-    cv = LabelledStratifiedKFold(3, random_state=0)
+    cv = LabeledStratifiedKFold(3, random_state=0)
     search = GridSearchCV(distiller, {"feature_weight": [0.1, 1.0]}, cv=cv, scoring="accuracy")
     search.fit(unpaired["X_student"], unpaired["y_student"])
     default = GridSearchCV(distiller, {"feature_weight": [0.1, 1.0]}, cv=cv)
@@ -574,7 +586,7 @@ def test_auto_trust_turns_alignment_off_where_neighbours_share_no_class():
     assert (
         model.checks_["clusters"]["graph_accuracy"] < model.checks_["clusters"]["linear_accuracy"]
     )
-    assert model.unlabelled_trust_ == 0.0 and "nc" not in model.history_[-1]
+    assert model.unlabeled_trust_ == 0.0 and "nc" not in model.history_[-1]
     alone = CrossModalDistiller(neighbor_weight=0.0, **params).fit(X, y)
     assert np.array_equal(model.predict_proba(X), alone.predict_proba(X))
 
@@ -585,15 +597,15 @@ def test_auto_trust_keeps_alignment_where_neighbours_share_a_class():
     X = 4 * np.eye(6)[y] + rng.randn(300, 6)
     y_partial = np.where(np.arange(300) < 30, y, -1)
     model = CrossModalDistiller(max_epochs=2, random_state=0).fit(X, y_partial)
-    assert model.unlabelled_trust_ == 1.0 and "nc" in model.history_[-1]
+    assert model.unlabeled_trust_ == 1.0 and "nc" in model.history_[-1]
 
 
 def test_a_given_trust_is_used_unchecked(unpaired):
-    model = _teacher_distiller(unpaired, unlabelled_trust=0.5)
+    model = _teacher_distiller(unpaired, unlabeled_trust=0.5)
     model.fit(unpaired["X_student"], unpaired["y_student"])
-    assert model.checks_["clusters"] is None and model.unlabelled_trust_ == 0.5
+    assert model.checks_["clusters"] is None and model.unlabeled_trust_ == 0.5
     share = np.mean(unpaired["y_student"] == -1)
-    assert model.net_.criterion_.feature_weight == pytest.approx(5.0 * share * 0.5)
+    assert _weights(model)["fa"] == pytest.approx(5.0 * share * 0.5)
 
 
 def test_auto_relations_follow_the_measured_agreement(unpaired):
@@ -617,3 +629,8 @@ def test_teacher_relations_zero_aligns_to_equidistant_class_means(unpaired):
     assert distances.std() / distances.mean() < 1e-4
     # the student's head starts from the head refitted on the moved bank
     assert torch.allclose(model.net_.module_.head.weight, target.head_weight, atol=1e-6)
+
+
+def _weights(model):
+    """The weight of each term of a fitted model's loss, by name."""
+    return {term.name: term.weight for term in model.net_.criterion_.terms}

@@ -64,14 +64,14 @@ def test_grid_search_on_a_local_dask_cluster(client, unpaired):
 
 
 def test_labelled_folds_and_prefer_defaults_on_the_dask_backend(client, unpaired):
-    from skcmkd.model_selection import LabelledStratifiedKFold, prefer_defaults
+    from skcmkd.model_selection import LabeledStratifiedKFold, prefer_defaults
 
     distiller = CrossModalDistiller(**{**FAST, "max_epochs": 2})
     distiller.set_teacher(unpaired["X_teacher"], unpaired["y_teacher"], max_epochs=5)
     search = GridSearchCV(
         distiller,
         {"feature_weight": [0.0, 5.0]},
-        cv=LabelledStratifiedKFold(2, random_state=0),
+        cv=LabeledStratifiedKFold(2, random_state=0),
         scoring="accuracy",
         refit=prefer_defaults({"feature_weight": 5.0}),
         n_jobs=-1,

@@ -126,7 +126,8 @@ def test_memory_mapped_embeddings_are_used_in_place(unpaired, tmp_path):
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # not even torch's warning about read-only arrays
         distiller.fit(unpaired["X_student"], unpaired["y_student"])
-    assert np.shares_memory(distiller.net_.criterion_._tensors["bank"].numpy(), mapped)
+    bank = distiller.net_.criterion_._sampler.tensors(torch.device("cpu"))["bank"]
+    assert np.shares_memory(bank.numpy(), mapped)
 
 
 def test_cost_scale_by_chunks_matches_the_direct_formula():
@@ -161,21 +162,21 @@ def test_a_fortran_ordered_memory_map_is_copied_once(unpaired, tmp_path):
 
 
 def test_target_keeps_the_teacher_at_relations_one(fitted):
-    target = fitted.teacher.target(1.0)
+    target = fitted.teacher.alignment_target(1.0)
     assert target.shift is None and target.bank is fitted.teacher.bank_
     assert target.cost_scale == fitted.teacher.cost_scale_
 
 
 def test_target_evens_out_the_class_means_and_refits_the_head(fitted, unpaired):
     teacher = fitted.teacher
-    target = teacher.target(0.0, random_state=0)
+    target = teacher.alignment_target(0.0, random_state=0)
     means = teacher.class_means_ + target.shift
     distances = np.linalg.norm(means[:, None] - means[None], axis=-1)[np.triu_indices(10, 1)]
     assert distances.std() / distances.mean() < 1e-4
     moved = teacher.bank_ + target.shift[teacher.bank_labels_]
     predicted = np.argmax(moved @ target.head_weight.numpy().T + target.head_bias.numpy(), axis=1)
     assert np.mean(predicted == teacher.bank_labels_) > 0.9
-    halfway = teacher.target(0.5).shift
+    halfway = teacher.alignment_target(0.5).shift
     assert np.allclose(halfway, target.shift / 2, atol=1e-5)
 
 
@@ -183,3 +184,12 @@ def test_class_means_by_chunks_match_the_direct_means(fitted):
     teacher = fitted.teacher
     direct = [teacher.bank_[teacher.bank_labels_ == c].mean(axis=0) for c in range(10)]
     assert np.allclose(teacher.class_means_, direct, atol=1e-5)
+
+
+def test_class_means_by_small_chunks_skip_unlabelled_rows():
+    from skcmkd.alignment import class_means
+
+    rng = np.random.RandomState(0)
+    Z, codes = rng.randn(50, 3), rng.randint(-1, 4, 50)
+    direct = [Z[codes == c].mean(axis=0) for c in range(4)]
+    assert np.allclose(class_means(Z, codes, 4, chunk=7), direct)

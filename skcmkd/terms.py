@@ -1,0 +1,246 @@
+"""The terms of the distillation loss as objects: what each needs, its weight, its fix.
+
+The loss of a training step is the cross-entropy on the labelled rows plus,
+for every term, ``weight * warm-up factor * term(step)``. A term is a small
+:class:`torch.nn.Module` that says what it is and what it needs:
+
+``name``
+    its key in the training history (``"fa"``); unique within a loss;
+``title``
+    what the history column means, for logs, errors and plot legends;
+``fix``
+    what to change when the term turns NaN or infinite;
+``needs_teacher``
+    computed only when the distiller has a teacher;
+``needs_neighbors``
+    each row comes with one of its input-space neighbours
+    (:attr:`Step.z_neighbors`), found once per fit;
+``per_unlabeled_row``
+    the weight is multiplied by the share of unlabelled rows: the term
+    teaches through those rows, so a fully labelled fit trains as the
+    student alone.
+
+Every term's weight is also multiplied by the distiller's
+``unlabeled_trust_``. Its ``forward`` takes the :class:`Step` and returns a
+scalar tensor; the numerical work lives in plain torch functions
+(:mod:`skcmkd.alignment`), so a term stays a few lines. To add a term,
+subclass :class:`LossTerm` and pass an instance in the distiller's
+``terms`` parameter (``docs/design.md``, "How to add a loss term").
+"""
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .alignment import (
+    feature_alignment,
+    joint_embedding,
+    label_alignment,
+    neighbor_consistency,
+    prior_shift_correction,
+)
+
+__all__ = [
+    "LossTerm",
+    "Step",
+    "TeacherBatch",
+    "FeatureAlignment",
+    "LabelAlignment",
+    "NeighborConsistency",
+]
+
+
+class LossTerm(nn.Module):
+    """One weighted term of the distillation loss.
+
+    Subclasses set the class attributes and implement :meth:`forward`.
+
+    Parameters
+    ----------
+    weight : float, default=1.0
+        The term's full weight, before the warm-up, the unlabelled share and
+        the trust in the unlabelled rows.
+    """
+
+    name = None
+    title = None
+    fix = "lower its weight or `lr`"
+    needs_teacher = False
+    needs_neighbors = False
+    per_unlabeled_row = True
+
+    def __init__(self, weight=1.0):
+        super().__init__()
+        self.weight = weight
+
+    def forward(self, step):
+        """The term's value on one training step (a scalar tensor)."""
+        raise NotImplementedError
+
+    def extra_repr(self):
+        return f"weight={self.weight!r}"
+
+
+class TeacherBatch:
+    """Teacher embeddings drawn from the bank for one step (shared by every term).
+
+    Attributes
+    ----------
+    z : Tensor of shape (m, latent_dim)
+        The drawn embeddings, moved by their class's shift when the teacher's
+        class arrangement is evened out.
+    labels : Tensor of shape (m,)
+        Their class codes.
+    weights : Tensor of shape (m,)
+        Their masses, summing to one (uniform, or corrected for the student's
+        class priors).
+    """
+
+    def __init__(self, z, labels, weights):
+        self.z = z
+        self.labels = labels
+        self.weights = weights
+
+
+class Step:
+    """What a term sees of one training step.
+
+    Attributes
+    ----------
+    logits : Tensor of shape (n, n_classes)
+        The student's logits.
+    z : Tensor of shape (n, latent_dim)
+        The student's embeddings.
+    y : Tensor of shape (n,)
+        Class codes, ``-1`` for unlabelled rows.
+    z_neighbors : Tensor of shape (n, latent_dim) or None
+        The embedding of one input-space neighbour of each row, when a term
+        ``needs_neighbors``.
+    teacher : skcmkd.TeacherTarget or None
+        The teacher as the loss sees it; ``None`` without a teacher.
+    generator : torch.Generator
+        The seeded generator of this fit, for any random draw of a term.
+    """
+
+    def __init__(self, logits, z, y, z_neighbors, teacher, sampler):
+        self.logits = logits
+        self.z = z
+        self.y = y
+        self.z_neighbors = z_neighbors
+        self.teacher = teacher
+        self._sampler = sampler
+        self._teacher_probs = None
+        self._teacher_batch = None
+
+    @property
+    def generator(self):
+        return self._sampler.generator(self.z.device)
+
+    @property
+    def n_classes(self):
+        return self.logits.shape[1]
+
+    def teacher_probs(self):
+        """The teacher head at the student's embeddings (prior-corrected, detached)."""
+        if self._teacher_probs is None:
+            tensors = self._sampler.tensors(self.z.device)
+            with torch.no_grad():
+                logits = F.linear(self.z, tensors["weight"], tensors["bias"])
+                probs = torch.softmax(logits, dim=1)
+                self._teacher_probs = prior_shift_correction(probs, tensors["ratio"])
+        return self._teacher_probs
+
+    def teacher_batch(self):
+        """Teacher embeddings drawn from the bank, once per step (:class:`TeacherBatch`)."""
+        if self._teacher_batch is None:
+            self._teacher_batch = self._sampler.draw(self.z)
+        return self._teacher_batch
+
+    def label_probs(self):
+        """One-hot labels on labelled rows, the teacher head's prediction elsewhere."""
+        labelled = self.y >= 0
+        q = self.teacher_probs()
+        one_hot = F.one_hot(self.y.clamp_min(0), self.n_classes).to(q.dtype)
+        return torch.where(labelled[:, None], one_hot, q)
+
+
+class FeatureAlignment(LossTerm):
+    """Optimal transport between the student's and the teacher's embeddings, with labels.
+
+    The exact (or entropic, or sliced) transport cost between the student
+    batch and a teacher batch, on the label-aware cost
+    :math:`\\|z - z'\\|^2 / s + \\beta\\,[y \\ne y']`
+    (:func:`skcmkd.alignment.joint_embedding`,
+    :func:`skcmkd.alignment.feature_alignment`).
+
+    Parameters
+    ----------
+    weight : float, default=1.0
+    solver : {"emd", "sinkhorn", "sliced"}, default="emd"
+    reg : float, default=0.05
+        Entropic regularisation of ``"sinkhorn"``.
+    n_projections : int, default=50
+        Directions of ``"sliced"``.
+    label_cost : float, default=1.0
+        :math:`\\beta`; ``0`` aligns the marginals only.
+    """
+
+    name = "fa"
+    title = "feature alignment"
+    fix = "lower `feature_weight` or `lr`; with solver='sinkhorn' raise `reg`"
+    needs_teacher = True
+
+    def __init__(self, weight=1.0, *, solver="emd", reg=0.05, n_projections=50, label_cost=1.0):
+        super().__init__(weight)
+        self.solver = solver
+        self.reg = reg
+        self.n_projections = n_projections
+        self.label_cost = label_cost
+
+    def forward(self, step):
+        batch = step.teacher_batch()
+        label_t = F.one_hot(batch.labels, step.n_classes).to(step.z.dtype)
+        options = dict(label_cost=self.label_cost, scale=step.teacher.cost_scale)
+        return feature_alignment(
+            joint_embedding(step.z, step.label_probs(), **options),
+            joint_embedding(batch.z, label_t, **options),
+            solver=self.solver,
+            b=batch.weights,
+            reg=self.reg,
+            n_projections=self.n_projections,
+            generator=step.generator,
+        )
+
+
+class LabelAlignment(LossTerm):
+    """KL from the teacher head at the student's embedding to the student's prediction.
+
+    :func:`skcmkd.alignment.label_alignment`, on every row.
+    """
+
+    name = "la"
+    title = "label alignment"
+    fix = "lower `label_weight` or `lr`"
+    needs_teacher = True
+    per_unlabeled_row = False
+
+    def forward(self, step):
+        return label_alignment(step.logits, step.teacher_probs())
+
+
+class NeighborConsistency(LossTerm):
+    """Each row's embedding pulled toward that of one of its input-space neighbours.
+
+    :func:`skcmkd.alignment.neighbor_consistency`, in units of the teacher
+    bank's mean squared distance (without a teacher, that of two independent
+    standard normal embeddings). It needs no teacher.
+    """
+
+    name = "nc"
+    title = "neighbour consistency"
+    fix = "lower `neighbor_weight` or `lr`"
+    needs_neighbors = True
+
+    def forward(self, step):
+        scale = step.teacher.cost_scale if step.teacher is not None else 2.0 * step.z.shape[1]
+        return neighbor_consistency(step.z, step.z_neighbors, scale=scale)
