@@ -1,8 +1,13 @@
-"""Saved models: pickles, the safe format, other machines, other versions, Ctrl-C."""
+"""Saved models: pickles, the safe format, other machines, other versions, Ctrl-C, faults."""
 
+import errno
+import itertools
 import json
+import os
 import pickle
+import stat
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -181,7 +186,7 @@ def test_pickled_on_a_gpu_loads_on_a_cpu_only_machine(fitted, unpaired, monkeypa
     model = pickle.loads(pickle.dumps(fitted))
     model.set_params(device="cuda")
     model.net_.device = "cuda"  # as skorch records a net trained on a GPU
-    assert "_tensors" not in model.net_.criterion_.__getstate__()
+    assert model.net_.criterion_._sampler.__getstate__()["_tensors"] is None
     data = pickle.dumps(model)
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     with pytest.warns(DeviceWarning, match="cpu"):
@@ -191,7 +196,7 @@ def test_pickled_on_a_gpu_loads_on_a_cpu_only_machine(fitted, unpaired, monkeypa
     # refitting there draws the teacher batches on the CPU
     X, y = np.zeros((4, loaded.n_features_in_)), np.array([0, 1, -1, -1])
     loaded.set_params(device="cpu", max_epochs=1).fit(X, y)
-    assert loaded.net_.criterion_._tensors["bank"].device.type == "cpu"
+    assert loaded.net_.criterion_._sampler._tensors["bank"].device.type == "cpu"
 
 
 def test_saved_on_a_gpu_loads_on_a_cpu_only_machine(fitted, unpaired, tmp_path, monkeypatch):
@@ -277,7 +282,324 @@ def test_a_failing_save_writes_nothing(fitted, tmp_path, monkeypatch):
 def test_the_checks_of_the_fit_are_saved(fitted, tmp_path):
     save_model(fitted, tmp_path)
     loaded = load_model(tmp_path)
-    assert loaded.unlabelled_trust_ == fitted.unlabelled_trust_
+    assert loaded.unlabeled_trust_ == fitted.unlabeled_trust_
     assert loaded.teacher_relations_ == fitted.teacher_relations_
     assert loaded.checks_ == fitted.checks_
     assert loaded.teacher.settings["max_epochs"] == fitted.teacher.settings["max_epochs"]
+
+
+# -- a save happens whole or not at all ----------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def other(fitted, unpaired):
+    """Another fitted distiller (same teacher, other seed): it predicts differently."""
+    model = clone(fitted).set_params(random_state=1)
+    model.fit(unpaired["X_student"], unpaired["y_student"])
+    X = unpaired["X_test"]
+    assert not np.array_equal(model.predict_proba(X), fitted.predict_proba(X))
+    return model
+
+
+def _fault(name):
+    return {
+        "disk full": OSError(errno.ENOSPC, os.strerror(errno.ENOSPC)),
+        "ctrl-c": KeyboardInterrupt(),
+    }[name]
+
+
+#: Each file a save writes: the function that writes it, and where its file is among its arguments.
+WRITES = {
+    "student.safetensors": ("safetensors.torch.save_file", lambda state, file, *rest: file),
+    "student.pt": ("torch.save", lambda state, file, *rest: file),
+    "history.json": ("json.dump", lambda data, file, *rest: file),
+    "arrays.npz": ("numpy.savez", lambda file, *rest: file),
+    "estimator.json": ("pathlib.Path.write_text", lambda path, *rest: path),
+}
+
+
+def _fails_mid_write(fault, file_of):
+    """A stand-in for a write function: it writes the start of its file, then fails."""
+
+    def write(*args, **kwargs):
+        file = file_of(*args)
+        if hasattr(file, "write"):  # an open text file (json.dump)
+            file.write('[{"epoch": 1')
+        else:
+            Path(file).write_bytes(b"PK\x03\x04\x14\x00")
+        raise _fault(fault)
+
+    return write
+
+
+def _replace_failing(fault, calls, *, after_renaming=False):
+    """A stand-in for os.replace whose ``calls``-th calls fail (after renaming, if asked)."""
+    real, count = os.replace, itertools.count(1)
+
+    def replace(source, destination):
+        if next(count) not in calls:
+            return real(source, destination)
+        if after_renaming:
+            real(source, destination)
+        raise _fault(fault)
+
+    return replace
+
+
+def _assert_earlier_save_stays(earlier, later, target, X):
+    """``target`` holds ``earlier`` (or nothing), nothing else is left, a new save works."""
+    assert [p.name for p in target.parent.iterdir()] == ([target.name] if earlier else [])
+    if earlier is None:
+        with pytest.raises(FileNotFoundError, match="does not exist: no model was saved"):
+            load_model(target)
+    else:
+        assert np.array_equal(load_model(target).predict_proba(X), earlier.predict_proba(X))
+    save_model(later, target)
+    assert np.array_equal(load_model(target).predict_proba(X), later.predict_proba(X))
+    assert [p.name for p in target.parent.iterdir()] == [target.name]
+
+
+@pytest.mark.parametrize("earlier", [True, False], ids=["over an earlier save", "first save"])
+@pytest.mark.parametrize("fault", ["disk full", "ctrl-c"])
+@pytest.mark.parametrize("written", list(WRITES))
+def test_a_fault_while_writing_a_file_leaves_the_earlier_save(
+    fitted, other, unpaired, tmp_path, monkeypatch, written, fault, earlier
+):
+    if written == "student.pt":
+        monkeypatch.setattr(skcmkd.persistence, "_has_safetensors", lambda: False)
+    target = tmp_path / "model"
+    if earlier:
+        save_model(fitted, target)
+    with monkeypatch.context() as patch:
+        function, file_of = WRITES[written]
+        patch.setattr(function, _fails_mid_write(fault, file_of))
+        with pytest.raises(type(_fault(fault))):
+            save_model(other, target)
+    _assert_earlier_save_stays(fitted if earlier else None, other, target, unpaired["X_test"])
+
+
+@pytest.mark.parametrize("fault", ["disk full", "ctrl-c"])
+def test_a_fault_while_flushing_to_disk_leaves_the_earlier_save(
+    fitted, other, unpaired, tmp_path, monkeypatch, fault
+):
+    target = tmp_path / "model"
+    save_model(fitted, target)
+
+    def fsync(fd):
+        raise _fault(fault)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(os, "fsync", fsync)
+        with pytest.raises(type(_fault(fault))):
+            save_model(other, target)
+    _assert_earlier_save_stays(fitted, other, target, unpaired["X_test"])
+
+
+@pytest.mark.parametrize("fault", ["disk full", "ctrl-c"])
+@pytest.mark.parametrize(
+    "rename, after_renaming, earlier",
+    [
+        (1, False, True),  # the earlier save to its place aside
+        (2, False, True),  # the new save into place
+        (2, True, True),  # ... interrupted just after it is done
+        (1, False, False),  # the new save into place, no earlier one
+        (1, True, False),  # ... interrupted just after it is done
+    ],
+)
+def test_a_fault_while_renaming_leaves_the_earlier_save(
+    fitted, other, unpaired, tmp_path, monkeypatch, fault, rename, after_renaming, earlier
+):
+    target = tmp_path / "model"
+    if earlier:
+        save_model(fitted, target)
+    with monkeypatch.context() as patch:
+        patch.setattr(
+            os, "replace", _replace_failing(fault, {rename}, after_renaming=after_renaming)
+        )
+        with pytest.raises(type(_fault(fault))):
+            save_model(other, target)
+    _assert_earlier_save_stays(fitted if earlier else None, other, target, unpaired["X_test"])
+
+
+def test_an_earlier_save_that_cannot_be_put_back_still_loads(
+    fitted, other, unpaired, tmp_path, monkeypatch
+):
+    target = tmp_path / "model"
+    save_model(fitted, target)
+    with monkeypatch.context() as patch:  # every rename after the first fails
+        patch.setattr(os, "replace", _replace_failing("disk full", range(2, 99)))
+        with (
+            pytest.raises(OSError, match="No space"),
+            pytest.warns(UserWarning, match="could not put the earlier save back"),
+        ):
+            save_model(other, target)
+    assert not target.exists()
+    with pytest.warns(UserWarning, match="Loading the earlier save from .*model.old-"):
+        _assert_same_predictions(fitted, load_model(target), unpaired["X_test"])
+    save_model(other, target)  # and the next save tidies the earlier one away
+    assert [p.name for p in tmp_path.iterdir()] == ["model"]
+    _assert_same_predictions(other, load_model(target), unpaired["X_test"])
+
+
+def test_litter_of_a_killed_save_does_not_stop_the_next(fitted, other, unpaired, tmp_path):
+    target = tmp_path / "model"
+    save_model(fitted, target)
+    (tmp_path / ".model.tmp-killed").mkdir()
+    (tmp_path / ".model.tmp-killed" / "arrays.npz").write_bytes(b"PK")
+    target.rename(tmp_path / ".model.old-killed")  # killed between its two renames
+    with pytest.warns(UserWarning, match="interrupted"):
+        _assert_same_predictions(fitted, load_model(target), unpaired["X_test"])
+    save_model(other, target)
+    assert not (tmp_path / ".model.old-killed").exists()
+    _assert_same_predictions(other, load_model(target), unpaired["X_test"])
+
+
+def test_a_load_that_overlaps_a_save_reads_one_save(fitted, other, unpaired, tmp_path, monkeypatch):
+    target = tmp_path / "model"
+    save_model(fitted, target)
+    read_bytes, saved = Path.read_bytes, []
+
+    def read_during_a_save(path):
+        if path.name == "history.json" and not saved:
+            saved.append(True)
+            save_model(other, target)  # replaces the directory between two reads
+        return read_bytes(path)
+
+    monkeypatch.setattr(Path, "read_bytes", read_during_a_save)
+    _assert_same_predictions(other, load_model(target), unpaired["X_test"])
+    assert saved
+
+
+# -- what a save replaces --------------------------------------------------------
+
+
+def test_save_refuses_a_directory_that_holds_other_files(fitted, tmp_path):
+    (tmp_path / "notes.txt").write_text("mine")
+    with pytest.raises(FileExistsError, match=r"not part of a skcmkd save \(notes.txt\)"):
+        save_model(fitted, tmp_path)
+    assert [p.name for p in tmp_path.iterdir()] == ["notes.txt"]
+    with pytest.raises(FileExistsError, match="is not a directory"):
+        save_model(fitted, tmp_path / "notes.txt")
+    assert (tmp_path / "notes.txt").read_text() == "mine"
+
+
+def test_save_refuses_the_working_directory(fitted, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ValueError, match="is the working directory or holds it"):
+        save_model(fitted, ".")
+    with pytest.raises(ValueError, match="is the working directory or holds it"):
+        save_model(fitted, "..")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_save_keeps_the_permissions_and_the_link_to_its_directory(fitted, unpaired, tmp_path):
+    real, link = tmp_path / "real", tmp_path / "link"
+    real.mkdir(mode=0o750)
+    real.chmod(0o750)
+    link.symlink_to(real)
+    save_model(fitted, link)
+    save_model(fitted, link)
+    assert link.is_symlink() and (real / "estimator.json").exists()
+    assert stat.S_IMODE(real.stat().st_mode) == 0o750
+    _assert_same_predictions(fitted, load_model(link), unpaired["X_test"])
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["link", "real"]
+
+
+# -- damaged saves: named, with what to do ---------------------------------------
+
+
+@pytest.mark.parametrize("name", ["arrays.npz", "history.json", "student.safetensors"])
+def test_a_truncated_file_is_named(fitted, tmp_path, name):
+    save_model(fitted, tmp_path)
+    data = (tmp_path / name).read_bytes()
+    (tmp_path / name).write_bytes(data[: len(data) // 2])
+    message = rf"{name} has \d+ bytes where estimator.json records \d+: it is truncated"
+    with pytest.raises(ValueError, match=message + ".*save the model again, or restore"):
+        load_model(tmp_path)
+
+
+@pytest.mark.parametrize("name", ["history.json", "student.safetensors"])
+def test_a_file_from_another_save_is_named(fitted, other, tmp_path, name):
+    save_model(fitted, tmp_path / "first")
+    save_model(other, tmp_path / "second")
+    (tmp_path / "first" / name).write_bytes((tmp_path / "second" / name).read_bytes())
+    with pytest.raises(ValueError, match=rf"{name} .* comes from another save.*damaged or mixes"):
+        load_model(tmp_path / "first")
+
+
+def test_a_missing_file_is_named(fitted, tmp_path):
+    save_model(fitted, tmp_path)
+    (tmp_path / "student.safetensors").unlink()
+    with pytest.raises(FileNotFoundError, match="student.safetensors is missing.*save the model"):
+        load_model(tmp_path)
+    (tmp_path / "estimator.json").unlink()
+    with pytest.raises(FileNotFoundError, match="estimator.json is missing"):
+        load_model(tmp_path)
+
+
+def test_a_damaged_or_missing_description_is_named(fitted, tmp_path):
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        load_model(tmp_path / "nowhere")
+    with pytest.raises(FileNotFoundError, match="holds no skcmkd save .*check the path"):
+        load_model(tmp_path)
+    save_model(fitted, tmp_path)
+    text = (tmp_path / "estimator.json").read_text()
+    (tmp_path / "estimator.json").write_text(text[: len(text) // 2])
+    with pytest.raises(ValueError, match="estimator.json is not valid JSON.*restore the directory"):
+        load_model(tmp_path)
+    (tmp_path / "estimator.json").write_text("[]")
+    with pytest.raises(ValueError, match="estimator.json does not describe a skcmkd save"):
+        load_model(tmp_path)
+
+
+@pytest.mark.parametrize("written", [1, 4])
+def test_a_format_this_version_does_not_read_is_named(fitted, tmp_path, written):
+    save_model(fitted, tmp_path)
+    document = json.loads((tmp_path / "estimator.json").read_text())
+    (tmp_path / "estimator.json").write_text(json.dumps(dict(document, format=written)))
+    with pytest.raises(ValueError, match=f"holds format {written}; this skcmkd reads formats 2 to"):
+        load_model(tmp_path)
+
+
+def _as_format_2(directory):
+    """Make ``directory`` what skcmkd 0.2 wrote: format 2, without sizes and digests,
+    with the parameter names of skcmkd 0.2."""
+    document = json.loads((directory / "estimator.json").read_text())
+    del document["files"]
+    params = document["params"]
+    params["unlabelled_trust"] = params.pop("unlabeled_trust")
+    params["kappa"] = "prior" if params.pop("prior_correction") else "one"
+    document["fitted"]["unlabelled_trust_"] = document["fitted"].pop("unlabeled_trust_")
+    (directory / "estimator.json").write_text(json.dumps(dict(document, format=2)))
+    return document
+
+
+def test_a_format_2_save_loads_and_is_replaced(fitted, other, unpaired, tmp_path):
+    save_model(fitted, tmp_path)
+    _as_format_2(tmp_path)
+    loaded = load_model(tmp_path)
+    _assert_same_predictions(fitted, loaded, unpaired["X_test"])
+    assert loaded.get_params()["unlabeled_trust"] == fitted.unlabeled_trust
+    assert loaded.prior_correction is fitted.prior_correction is False
+    assert loaded.unlabeled_trust_ == fitted.unlabeled_trust_
+    save_model(other, tmp_path)
+    _assert_same_predictions(other, load_model(tmp_path), unpaired["X_test"])
+
+
+@pytest.mark.parametrize("name", ["arrays.npz", "history.json", "student.safetensors"])
+def test_a_damaged_format_2_save_is_named(fitted, tmp_path, name):
+    save_model(fitted, tmp_path)
+    _as_format_2(tmp_path)
+    data = (tmp_path / name).read_bytes()
+    (tmp_path / name).write_bytes(data[: len(data) // 2])
+    with pytest.raises(ValueError, match=rf"{name} cannot be read.*save the model again"):
+        load_model(tmp_path)
+
+
+def test_a_format_2_save_whose_files_do_not_fit_is_named(fitted, tmp_path):
+    save_model(fitted, tmp_path)
+    document = _as_format_2(tmp_path)
+    del document["fitted"]
+    (tmp_path / "estimator.json").write_text(json.dumps(dict(document, format=2)))
+    with pytest.raises(ValueError, match=r"files do not fit together \(KeyError: 'fitted'\)"):
+        load_model(tmp_path)
