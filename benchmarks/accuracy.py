@@ -8,10 +8,11 @@ Two data families. UCI mfeat: two views of the same handwritten digits, made
 unpaired by giving the teacher 40% of the digits and the student 35% (train)
 and 25% (test). Spoken digits: synthetic speech (benchmarks/make_spoken_digits.py)
 taught by digit *images* from other data sets, or teaching them; nothing is
-shared but the ten classes. Every case runs the same skcmkd defaults, the
-teacher-free baselines, and two control teachers: labelled Gaussian noise with
-the teacher's class counts, and the real teacher's data with its classes
-permuted (skcmkd.controls). Defaults were chosen on probe seeds 10-14
+shared but the ten classes. Every case runs every method of the registry
+skcmkd.baselines.METHODS: the same skcmkd defaults, the teacher-free
+baselines, and two control teachers: labelled Gaussian noise with the
+teacher's class counts, and the real teacher's data with its classes permuted
+(skcmkd.controls). Defaults were chosen on probe seeds 10-14
 (docs/probe_safe_defaults.md), never on these seeds.
 """
 
@@ -21,27 +22,16 @@ import os
 import platform
 import sys
 import time
-import warnings
 from pathlib import Path
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from joblib import Parallel, delayed
 from scipy import stats
-from sklearn.linear_model import LogisticRegression
-from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import StandardScaler
-from sklearn.semi_supervised import LabelSpreading, SelfTrainingClassifier
-from skorch import NeuralNet
 
-from skcmkd import CrossModalDistiller
-from skcmkd._teacher import torch_seed
-from skcmkd.alignment import masked_cross_entropy
 from skcmkd.assumptions import relation_agreement
-from skcmkd.controls import noise_teacher_data, permuted_labels
+from skcmkd.baselines import Split, fit_teachers, get_methods
 from skcmkd.datasets import MFEAT_VIEWS, load_unpaired
-from skcmkd.modules import EncoderClassifier, MLPEncoder
 
 #: (teacher, student). mfeat pairs first: the strong views (fac, pix, kar)
 #: teach weaker ones; four of them are pairs whose views agree on class
@@ -66,18 +56,10 @@ AGREEING = [("fac", "zer"), ("fac", "kar"), ("pix", "kar"), ("kar", "pix")]
 SEEDS = range(5)
 BUDGETS = (5, None)  # labelled student rows per class; None: all labelled
 
-METHOD_NAMES = {
-    "logreg": "LogisticRegression, labelled rows",
-    "self_training": "SelfTrainingClassifier(LogisticRegression)",
-    "label_spreading": "LabelSpreading (knn, 10)",
-    "alone": "student alone (same net, labelled rows)",
-    "teacher_off": "skcmkd, no teacher",
-    "skcmkd": "skcmkd, defaults",
-    "noise": "skcmkd, teacher of labelled noise",
-    "permuted": "skcmkd, teacher with classes permuted",
-    "paired_kd": "paired KD (uses the pairs)",
-}
-TEACHER_FREE = ["logreg", "self_training", "label_spreading", "alone", "teacher_off"]
+#: Every registered method (skcmkd.baselines.METHODS), in its order: the columns.
+METHODS = get_methods()
+METHOD_NAMES = {method.key: method.name for method in METHODS}
+TEACHER_FREE = [method.key for method in METHODS if method.teacher_free]
 #: Numbers recorded per cell that are not accuracies.
 EXTRAS = ("teacher", "trust", "relations", "agreement")
 
@@ -90,81 +72,7 @@ def name(case):
     return f"{case[0]}->{case[1]}"
 
 
-# -- paired KD: the upper bound that uses the pairs -------------------------------
-
-
-class _PairedKDNet(NeuralNet):
-    """Logit distillation on true pairs: CE + T^2 KL(teacher_T || student_T)."""
-
-    temperature = 2.0
-
-    def get_loss(self, y_pred, y_true, X=None, training=False):
-        logits, _ = y_pred
-        y_true = torch.as_tensor(y_true, device=logits.device)
-        codes, teacher_probs = y_true[:, 0].long(), y_true[:, 1:].float()
-        t = self.temperature
-        soft = teacher_probs ** (1 / t)
-        soft = soft / soft.sum(dim=1, keepdim=True)
-        kd = F.kl_div(F.log_softmax(logits / t, dim=1), soft, reduction="batchmean")
-        return masked_cross_entropy(logits, codes) + t**2 * kd
-
-
-def _paired_kd(X_s, codes, teacher_probs, seed, max_epochs):
-    """The default student net, trained on the teacher's soft labels of the paired rows."""
-    defaults = CrossModalDistiller()
-    scaler = StandardScaler().fit(X_s)
-    X_scaled, n_classes = scaler.transform(X_s).astype(np.float32), teacher_probs.shape[1]
-    with torch_seed(seed) as seed_value:
-        module = EncoderClassifier(
-            MLPEncoder(n_features=X_s.shape[1], latent_dim=defaults.latent_dim),
-            defaults.latent_dim,
-            n_classes,
-        )
-        net = _PairedKDNet(
-            module,
-            criterion=torch.nn.CrossEntropyLoss,
-            optimizer=defaults.optimizer,
-            lr=defaults.lr,
-            max_epochs=max_epochs,
-            batch_size=defaults.batch_size,
-            train_split=None,
-            verbose=0,
-            iterator_train__shuffle=True,
-            iterator_train__generator=torch.Generator().manual_seed(seed_value),
-        )
-        net.fit(X_scaled, np.column_stack([codes, teacher_probs]).astype(np.float32))
-    return lambda X_new: np.argmax(
-        net.predict_proba(scaler.transform(X_new).astype(np.float32)), axis=1
-    )
-
-
 # -- one split: every method, both budgets -----------------------------------------
-
-
-def _baselines(X_s, y_s, X_test, y_test):
-    labelled = y_s != -1
-
-    def scaled(model):
-        return make_pipeline(StandardScaler(), model)
-
-    scores = {
-        "logreg": scaled(LogisticRegression(max_iter=2000))
-        .fit(X_s[labelled], y_s[labelled])
-        .score(X_test, y_test)
-    }
-    with warnings.catch_warnings():  # "no unlabeled samples" when all are labelled
-        warnings.simplefilter("ignore", UserWarning)
-        scores["self_training"] = (
-            scaled(SelfTrainingClassifier(LogisticRegression(max_iter=2000)))
-            .fit(X_s, y_s)
-            .score(X_test, y_test)
-        )
-    scores["label_spreading"] = (
-        scaled(LabelSpreading(kernel="knn", n_neighbors=10, max_iter=200))
-        .fit(X_s, y_s)
-        .score(X_test, y_test)
-    )
-    return scores
 
 
 def run_split(case, seed, *, budgets=BUDGETS, max_epochs=100):
@@ -175,38 +83,39 @@ def run_split(case, seed, *, budgets=BUDGETS, max_epochs=100):
     """
     torch.set_num_threads(1)  # one worker per core: no oversubscription
     base = load_unpaired(*case, random_state=seed)
-    rng = np.random.RandomState(1000 + seed)
-    teacher_data = {
-        "skcmkd": (base.X_teacher, base.y_teacher),
-        "noise": (noise_teacher_data(base.y_teacher, random_state=rng), base.y_teacher),
-        "permuted": (base.X_teacher, permuted_labels(base.y_teacher, random_state=rng)),
-    }
-    params = dict(max_epochs=max_epochs, random_state=seed)
-    teachers = {
-        method: CrossModalDistiller(**params).set_teacher(X, y, max_epochs=max_epochs).teacher
-        for method, (X, y) in teacher_data.items()
-    }
-    real = teachers["skcmkd"]
+    kinds = {method.teacher for method in METHODS}
+    teachers = fit_teachers(
+        kinds, base.X_teacher, base.y_teacher, random_state=seed, max_epochs=max_epochs
+    )
+    real = teachers["real"]
     results = {}
     for budget in budgets:
         data = load_unpaired(*case, labels_per_class=budget, random_state=seed)
         X_s, y_s, X_test, y_test = data.X_student, data.y_student, data.X_test, data.y_test
-        scores = _baselines(X_s, y_s, X_test, y_test)
-        alone = CrossModalDistiller(neighbor_weight=0.0, **params)
-        scores["alone"] = alone.fit(X_s, y_s).score(X_test, y_test)
-        scores["teacher_off"] = CrossModalDistiller(**params).fit(X_s, y_s).score(X_test, y_test)
-        for method, teacher in teachers.items():
-            model = CrossModalDistiller(teacher=teacher, **params).fit(X_s, y_s)
-            scores[method] = model.score(X_test, y_test)
-            if method == "skcmkd":
-                scores["trust"] = model.unlabelled_trust_
+        split = Split(
+            X_s,
+            y_s,
+            teachers,
+            random_state=seed,
+            max_epochs=max_epochs,
+            X_teacher_paired=data.X_student_paired,
+        )
+        scores = {}
+        for method in METHODS:  # the unpaired methods, then the diagnostic, then the paired
+            if method.needs_pairs:
+                continue
+            model = method.run(split)
+            scores[method.key] = model.score(X_test, y_test)
+            if method.key == "skcmkd":
+                scores["trust"] = model.unlabeled_trust_
                 relations = model.teacher_relations_
                 scores["relations"] = np.nan if relations is None else relations
         # the transferability diagnostic, from the labelled rows, before training
         scores["agreement"] = relation_agreement(real, X_s, y_s) if budget is not None else np.nan
         if data.X_student_paired is not None:
-            kd = _paired_kd(X_s, y_s, real.predict_proba(data.X_student_paired), seed, max_epochs)
-            scores["paired_kd"] = np.mean(real.classes_[kd(X_test)] == y_test)
+            for method in METHODS:
+                if method.needs_pairs:
+                    scores[method.key] = method.run(split).score(X_test, y_test)
         scores["teacher"] = np.mean(real.predict(data.X_teacher_test) == data.y_teacher_test)
         results[budget] = scores
     return results
@@ -283,8 +192,15 @@ def _gap(results, cases, budget, method, reference):
     }
 
 
+def check_methods(results):
+    """Refuse scores of a method the registry does not have: it would be dropped silently."""
+    keys = {key for scores in results.values() for key in scores}
+    get_methods(sorted(keys - set(EXTRAS)))  # raises, naming the unknown ones
+
+
 def summarise(results):
     """Means, intervals, gains, the control comparisons and the bars, as plain data."""
+    check_methods(results)
     cases = [c for c in CASES if any(k[0] == c for k in results)]
     budgets = [b for b in BUDGETS if any(k[1] == b for k in results)]
     s = {"cases": cases, "budgets": budgets, "cells": {}, "gains": {}, "bars": {}}
@@ -440,7 +356,7 @@ def _control_section(s):
         "means (its labelled rows) and of the teacher's "
         "(`skcmkd.assumptions.relation_agreement`, the transferability diagnostic, measured "
         "before training; `fit` records it in `checks_`); *trust* the factor on the "
-        "alignment weights (`unlabelled_trust_`). Each is a mean over seeds.",
+        "alignment weights (`unlabeled_trust_`). Each is a mean over seeds.",
         "",
         "| case | agreeing views | real teacher | noise teacher | permuted teacher | real minus noise | real minus permuted | agreement | trust |",
         "|---|---|---|---|---|---|---|---|---|",
@@ -533,7 +449,7 @@ def plot(s, path):
     matplotlib.use("Agg")  # a script: no display wanted
     import matplotlib.pyplot as plt
 
-    methods = ["logreg", "alone", "label_spreading", "teacher_off", "noise", "skcmkd"]
+    methods = [method.key for method in METHODS if method.plot]
     cases = s["cases"]
     width = 0.8 / len(methods)
     fig, ax = plt.subplots(figsize=(max(7, 1.2 * len(cases)), 4.8))

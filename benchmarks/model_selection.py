@@ -13,12 +13,12 @@ alignment some; label alignment only lost) is
   and each criterion's regret (oracle minus the point it picks);
 - cross-validated in 3 folds, once with scikit-learn's default folds
   (``StratifiedKFold`` on ``y``, ``-1`` one more class) and once with
-  ``LabelledStratifiedKFold``; the criteria read these folds:
+  ``LabeledStratifiedKFold``; the criteria read these folds:
 
   * ``default folds + score``: the estimator's own ``score`` (skips ``-1``
     rows), what ``GridSearchCV(d, grid)`` does with no other argument;
   * ``labelled folds + accuracy`` and ``labelled folds + log loss``:
-    ``cv=LabelledStratifiedKFold(3)`` with ``scoring="accuracy"`` or
+    ``cv=LabeledStratifiedKFold(3)`` with ``scoring="accuracy"`` or
     ``"neg_log_loss"`` (the log loss grades confidence, not only the argmax:
     less coarse on 17 rows per fold);
   * ``bound score``: ``skcmkd.model_selection.bound_score`` on the default
@@ -46,10 +46,10 @@ from sklearn.model_selection import StratifiedKFold, cross_validate
 
 from skcmkd import CrossModalDistiller
 from skcmkd.datasets import load_unpaired
-from skcmkd.model_selection import LabelledStratifiedKFold, bound_score, prefer_defaults
+from skcmkd.model_selection import LabeledStratifiedKFold, bound_score, prefer_defaults
 
 #: The spoken-digits students are left out: there the check behind
-#: unlabelled_trust="auto" sets every alignment weight to 0 (docs/benchmarks.md),
+#: unlabeled_trust="auto" sets every alignment weight to 0 (docs/benchmarks.md),
 #: so every grid point is the same model and no criterion can pick wrong.
 CASES = [("fac", "fou"), ("fac", "mor"), ("pix", "kar"), ("speech", "digits")]
 SEEDS = range(3)
@@ -69,8 +69,6 @@ def own_score(estimator, X, y):
     """The estimator's ``score`` as a named scorer (it skips ``-1`` rows)."""
     return estimator.score(X, y)
 
-
-own_score.handles_unlabelled = True  # let through the fold guard, as the default scorer is
 
 #: criterion -> (folds, scorer name, rule): "best" takes the best mean fold
 #: score; "1 se" is skcmkd.model_selection.prefer_defaults (the defaults unless
@@ -97,7 +95,7 @@ def run_split(case, seed, max_epochs=100):
     base.set_teacher(data.X_teacher, data.y_teacher, max_epochs=max_epochs)
     folds = {
         "default": StratifiedKFold(FOLDS, shuffle=True, random_state=seed),
-        "labelled": LabelledStratifiedKFold(FOLDS, random_state=seed),
+        "labelled": LabeledStratifiedKFold(FOLDS, random_state=seed),
     }
     rows = []
     for point in POINTS:
@@ -106,7 +104,7 @@ def run_split(case, seed, max_epochs=100):
             "point": point,
             "test": model.fit(data.X_student, data.y_student).score(data.X_test, data.y_test),
         }
-        row["trust"] = model.unlabelled_trust_
+        row["trust"] = model.unlabeled_trust_
         for kind, cv in folds.items():
             result = cross_validate(
                 model, data.X_student, data.y_student, cv=cv, scoring=SCORING[kind]

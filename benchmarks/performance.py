@@ -36,6 +36,8 @@ import ot
 import torch
 
 from skcmkd import CrossModalDistiller
+from skcmkd.alignment import feature_alignment
+from skcmkd.terms import FeatureAlignment
 
 N_CLASSES, N_FEATURES, LATENT = 10, 64, 32
 SOLVERS = ("emd", "sinkhorn", "sliced")
@@ -102,6 +104,38 @@ def _timed(function, repeat):
     return (time.perf_counter() - start) / repeat
 
 
+class Recording(FeatureAlignment):
+    """Feature alignment that keeps the inputs of its transport: the joint embeddings, b."""
+
+    def forward(self, step):
+        # the teacher batch is drawn once per step: super() uses this same one
+        z_s, z_t, b = self.transport_inputs(step)
+        self.inputs = {"z_s": z_s.detach(), "z_t": z_t.detach(), "b": b.detach()}
+        return super().forward(step)
+
+
+def _recorded_step(criterion, module, X_batch, y_batch):
+    """One criterion call with the feature alignment recording its inputs, then as it was."""
+    terms = criterion.terms
+    i = next((i for i, term in enumerate(terms) if isinstance(term, FeatureAlignment)), None)
+    if i is None:
+        raise RuntimeError("This fit has no feature alignment to record (its weight came to 0).")
+    default = terms[i]
+    recording = Recording(
+        default.weight,
+        solver=default.solver,
+        reg=default.reg,
+        n_projections=default.n_projections,
+        label_cost=default.label_cost,
+    )
+    terms[i] = recording
+    try:
+        criterion(module(X_batch), y_batch)
+    finally:
+        terms[i] = default
+    return recording.inputs
+
+
 def step_costs(batch, n_bank, repeat):
     """Capture one real step's embeddings, then time ours and POT's on them."""
     X, y, bank, y_bank = make_data(max(4 * batch, 2048), n_bank)
@@ -109,24 +143,10 @@ def step_costs(batch, n_bank, repeat):
     model.set_teacher(bank, y_bank, encoder="precomputed").fit(X, y)
     module = model.net_.module_.train()
     criterion = model.net_.criterion_
-    criterion.epoch = criterion.warmup_epochs  # past the warm-up: full weights
+    criterion.factor = 1.0  # past the warm-up: full weights
     X_batch = torch.from_numpy(model.scaler_.transform(X[:batch]).astype(np.float32))
     y_batch = torch.from_numpy(y[:batch]).long()
-
-    captured = {}
-    import skcmkd._criterion as criterion_module
-
-    original = criterion_module.feature_alignment
-
-    def capture(z_s, z_t, **kwargs):
-        captured.update(z_s=z_s.detach(), z_t=z_t.detach(), b=kwargs["b"].detach())
-        return original(z_s, z_t, **kwargs)
-
-    criterion_module.feature_alignment = capture
-    try:
-        criterion(module(X_batch), y_batch)
-    finally:
-        criterion_module.feature_alignment = original
+    captured = _recorded_step(criterion, module, X_batch, y_batch)
     z_s, z_t, b = captured["z_s"], captured["z_t"], captured["b"]
     a = torch.full((len(z_s),), 1.0 / len(z_s))
     M = ot.dist(z_s, z_t)
@@ -136,7 +156,9 @@ def step_costs(batch, n_bank, repeat):
     def ours(solver):
         def run():
             zs = z_s.clone().requires_grad_(True)
-            original(zs, z_t, solver=solver, b=b, reg=reg, generator=torch.Generator()).backward()
+            feature_alignment(
+                zs, z_t, solver=solver, b=b, reg=reg, generator=torch.Generator()
+            ).backward()
 
         return run
 

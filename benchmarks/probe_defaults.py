@@ -59,7 +59,7 @@ FIXED = dict(
     neighbor_weight=0.0,
     n_neighbors=10,
     module__layer_norm=False,
-    unlabelled_trust=1.0,
+    unlabeled_trust=1.0,
     teacher_relations=1.0,
     head_init="teacher",
 )
@@ -123,7 +123,7 @@ def report(results, seconds):
         "less sensitive to one noisy neighbour. The last row is the same neighbour",
         "term with no teacher at all. Run in the regime of skcmkd 0.1, which it chose",
         "the weights for: a plain MLP student (`module__layer_norm=False`), no checks",
-        "before training (`unlabelled_trust=1`, `teacher_relations=1`) and the",
+        "before training (`unlabeled_trust=1`, `teacher_relations=1`) and the",
         "teacher's head as the student's start. The layer norm and the checks added",
         "since are measured over these weights in [probe_safe_defaults.md](probe_safe_defaults.md).",
         "",

@@ -1,4 +1,4 @@
-"""How reliable is the check behind unlabelled_trust="auto"? Writes docs/probe_trust_check.md.
+"""How reliable is the check behind unlabeled_trust="auto"? Writes docs/probe_trust_check.md.
 
 The check compares, on folds of the 50 labelled rows (5 per class), label
 spreading over the neighbour graph of all rows with a logistic regression.
@@ -21,17 +21,13 @@ seven cases (seeds 20-39: neither the benchmark's 0-4 nor the first probe's
 import platform
 import sys
 import time
-import warnings
 from pathlib import Path
 
 import numpy as np
 from joblib import Parallel, delayed
-from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import RepeatedStratifiedKFold
-from sklearn.semi_supervised import LabelSpreading
 
-from skcmkd._inputs import input_scaler
-from skcmkd.assumptions import _skill as skill  # the statistic fit uses, not a copy
+from skcmkd.assumptions import CLUSTER_RAMP, check_clusters
+from skcmkd.assumptions import _ramp as ramp  # the map fit uses, not a copy
 from skcmkd.datasets import load_unpaired
 
 CASES = [
@@ -44,44 +40,9 @@ CASES = [
     ("speech", "digits"),
 ]
 SEEDS = range(20, 40)
-RAMP = (0.5, 0.9)
+RAMP = CLUSTER_RAMP
 
-
-def correctness(X, y, repeats, seed):
-    """Per labelled row: how often the linear model and the graph predict it right."""
-    labelled, unlabelled = np.flatnonzero(y != -1), np.flatnonzero(y == -1)
-    rows = np.r_[labelled, unlabelled]
-    X = input_scaler().fit_transform(X[rows])
-    y_l = y[labelled]
-    classes = np.unique(y_l)
-    n = len(labelled)
-    linear, graph = np.zeros(n), np.zeros(n)
-    folds = RepeatedStratifiedKFold(n_splits=5, n_repeats=repeats, random_state=seed)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        for train, test in folds.split(np.zeros(n), y_l):
-            model = LogisticRegression(max_iter=2000).fit(X[train], y_l[train])
-            linear[test] += model.predict(X[test]) == y_l[test]
-            spread = np.full(len(rows), -1)
-            spread[train] = np.searchsorted(classes, y_l[train])
-            spreading = LabelSpreading(kernel="knn", n_neighbors=10).fit(X, spread)
-            graph[test] += classes[spreading.transduction_[test]] == y_l[test]
-    chance = 1 / len(classes)
-    return linear / repeats, graph / repeats, chance
-
-
-def lower_bound(linear, graph, chance, seed, n_boot=500):
-    """Skill minus one bootstrap standard deviation over the labelled rows."""
-    rng = np.random.RandomState(seed)
-    draws = rng.randint(0, len(linear), (n_boot, len(linear)))
-    boot = [skill(linear[d], graph[d], chance) for d in draws]
-    return skill(linear, graph, chance) - np.std(boot)
-
-
-def ramp(value):
-    return float(np.clip((value - RAMP[0]) / (RAMP[1] - RAMP[0]), 0, 1))
-
-
+#: variant -> (repeats of the 5-fold split, subtract one bootstrap sd)
 VARIANTS = {
     "5 folds": (1, False),
     "5 folds x 3": (3, False),
@@ -91,19 +52,25 @@ VARIANTS = {
 
 
 def run_split(case, seed):
+    """Each variant's statistic, the factor it gives, and its seconds, on one split.
+
+    Every variant is :func:`skcmkd.assumptions.check_clusters` itself, the
+    check ``fit`` runs, with its own number of repeats; ``- 1 sd`` reads its
+    lower bound (``skill - skill_sd``), the others its ``skill``.
+    """
     data = load_unpaired(*case, labels_per_class=5, random_state=seed)
     out = {}
     for name, (repeats, bound) in VARIANTS.items():
         start = time.perf_counter()
-        linear, graph, chance = correctness(data.X_student, data.y_student, repeats, seed)
-        value = lower_bound(linear, graph, chance, seed) if bound else skill(linear, graph, chance)
-        out[name] = (value, ramp(value), time.perf_counter() - start)
+        check = check_clusters(data.X_student, data.y_student, n_repeats=repeats, random_state=seed)
+        value = check.skill - check.skill_sd if bound else check.skill
+        out[name] = (value, ramp(value, *RAMP), time.perf_counter() - start)
     return out
 
 
 def report(results, seconds):
     lines = [
-        '# Probe: how reliable is the check behind `unlabelled_trust="auto"`',
+        '# Probe: how reliable is the check behind `unlabeled_trust="auto"`',
         "",
         f"Seeds {SEEDS[0]}-{SEEDS[-1]}, 5 labels per class, no training. For each variant "
         "of the check: the statistic's range over the 20 splits, and the factor "

@@ -65,7 +65,7 @@ def main():
         embeddings[name] = z
         # what the student was aligned to: the bank, its class arrangement
         # evened out by teacher_relations_, and the head refitted on it
-        target = model.net_.criterion_.target or teacher.target(1.0)
+        target = model.net_.criterion_.target or teacher.alignment_target(1.0)
         bank = target.bank if target.shift is None else target.bank + target.shift[target.labels]
         head = z[unlabelled] @ target.head_weight.numpy().T + target.head_bias.numpy()
         student_acc = np.mean(model.predict(X_s[unlabelled]) == y_true[unlabelled])

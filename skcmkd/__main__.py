@@ -7,22 +7,12 @@ import time
 import numpy as np
 import torch
 from joblib import Parallel, delayed
-from sklearn.linear_model import LogisticRegression
-from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import StandardScaler
 
-from . import CrossModalDistiller
-from .controls import noise_teacher_data
+from .baselines import METHODS, Split, fit_teachers, get_methods
 from .datasets import SOURCES, load_unpaired
 
-#: The demo's rows, in order.
-RUNS = (
-    "LogisticRegression, labelled rows",
-    "student alone",
-    "skcmkd, no teacher",
-    "skcmkd, teacher of labelled noise",
-    "skcmkd, real teacher",
-)
+#: The method the demo compares with the others (skcmkd.baselines.METHODS).
+SUBJECT = "skcmkd"
 
 
 def _print_table(rows, headers):
@@ -35,7 +25,7 @@ def _print_table(rows, headers):
 
 
 def _demo_split(args, seed):
-    """One unpaired split: every run, scored on held-out student rows."""
+    """One unpaired split: every method, scored on held-out student rows."""
     threads = torch.get_num_threads()
     if args.n_jobs > 1:
         torch.set_num_threads(1)  # one split per core, in a worker process
@@ -49,33 +39,40 @@ def _demo_runs(args, seed):
     data = load_unpaired(
         args.teacher, args.student, labels_per_class=args.labels_per_class, random_state=seed
     )
-    X, y, X_test, y_test = data.X_student, data.y_student, data.X_test, data.y_test
-    labelled = y != -1
+    methods = get_methods(args.methods)
     verbose = args.verbose if seed == args.seed else 0
-    params = dict(max_epochs=args.max_epochs, random_state=seed, verbose=verbose)
-    teacher_args = dict(max_epochs=args.max_epochs, verbose=verbose)
-    baseline = make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000))
-    scores = {RUNS[0]: baseline.fit(X[labelled], y[labelled]).score(X_test, y_test)}
-    scores[RUNS[1]] = (
-        CrossModalDistiller(neighbor_weight=0.0, **params).fit(X, y).score(X_test, y_test)
+    teachers = fit_teachers(
+        {method.teacher for method in methods},
+        data.X_teacher,
+        data.y_teacher,
+        random_state=seed,
+        max_epochs=args.max_epochs,
+        verbose=verbose,
     )
-    scores[RUNS[2]] = CrossModalDistiller(**params).fit(X, y).score(X_test, y_test)
-    noise = noise_teacher_data(data.y_teacher, random_state=1000 + seed)
-    control = CrossModalDistiller(**params).set_teacher(noise, data.y_teacher, **teacher_args)
-    scores[RUNS[3]] = control.fit(X, y).score(X_test, y_test)
-    distiller = CrossModalDistiller(**params).set_teacher(
-        data.X_teacher, data.y_teacher, **teacher_args
+    split = Split(
+        data.X_student,
+        data.y_student,
+        teachers,
+        random_state=seed,
+        max_epochs=args.max_epochs,
+        verbose=verbose,
+        X_teacher_paired=data.X_student_paired,
     )
-    scores[RUNS[4]] = distiller.fit(X, y).score(X_test, y_test)
-    teacher_accuracy = np.mean(
-        distiller.teacher.predict(data.X_teacher_test) == data.y_teacher_test
-    )
+    scores, models = {}, {}
+    for method in methods:
+        if method.needs_pairs and split.X_teacher_paired is None:
+            continue  # no pairs in this split (a paired baseline needs them)
+        models[method.key] = method.run(split)
+        scores[method.key] = models[method.key].score(data.X_test, data.y_test)
+    labelled = data.y_student != -1
+    distiller = models[SUBJECT]
     facts = dict(
         n_labelled=int(labelled.sum()),
         n_unlabelled=int((~labelled).sum()),
-        n_teacher=len(data.y_teacher),
-        teacher_accuracy=teacher_accuracy,
-        trust=distiller.unlabelled_trust_,
+        teacher_accuracy=np.mean(
+            teachers["real"].predict(data.X_teacher_test) == data.y_teacher_test
+        ),
+        trust=distiller.unlabeled_trust_,
         relations=distiller.teacher_relations_,
     )
     return seed, scores, facts
@@ -98,41 +95,54 @@ def demo(args):
         runs[seed] = scores
         relations = "-" if facts["relations"] is None else f"{facts['relations']:.2f}"
         print(
-            f"split {seed}: alone {scores[RUNS[1]]:.3f}, logistic {scores[RUNS[0]]:.3f}, "
-            f"no teacher {scores[RUNS[2]]:.3f}, noise teacher {scores[RUNS[3]]:.3f}, "
-            f"real teacher {scores[RUNS[4]]:.3f} (trust {facts['trust']:.2f}, relations "
-            f"{relations}; {facts['n_labelled']} labelled, {facts['n_unlabelled']} unlabelled "
-            f"rows; teacher {facts['teacher_accuracy']:.3f} on its own data) "
+            f"split {seed}: "
+            + ", ".join(f"{key} {value:.3f}" for key, value in scores.items())
+            + f" (trust {facts['trust']:.2f}, relations {relations}; {facts['n_labelled']} "
+            f"labelled, {facts['n_unlabelled']} unlabelled rows; teacher "
+            f"{facts['teacher_accuracy']:.3f} on its own data) "
             f"[{done}/{args.seeds}, {time.perf_counter() - start:.0f} s]",
             flush=True,
         )
     runs = [runs[seed] for seed in seeds]
+    shown = [method for method in get_methods(args.methods) if method.key in runs[0]]
     print()
     rows = []
-    for run in RUNS:
-        values = np.array([r[run] for r in runs])
+    for method in shown:
+        values = np.array([r[method.key] for r in runs])
         rows.append(
             (
-                run,
+                method.name,
                 f"{values.mean():.3f} +- {values.std():.3f}",
                 " ".join(f"{v:.3f}" for v in values),
             )
         )
     _print_table(rows, ("held-out student accuracy", "mean +- sd", "per split"))
     print()
-    real = np.array([r[RUNS[4]] for r in runs])
-    for reference, what in [
-        (RUNS[1], "the student alone"),
-        (RUNS[2], "skcmkd without a teacher"),
-        (RUNS[3], "a teacher of labelled noise (the teacher's own content)"),
-    ]:
-        gains = 100 * (real - np.array([r[reference] for r in runs]))
+    subject = np.array([r[SUBJECT] for r in runs])
+    for method in shown:
+        if method.key == SUBJECT:
+            continue
+        gains = 100 * (subject - np.array([r[method.key] for r in runs]))
         print(
-            f"Real teacher over {what}: {gains.mean():+.1f} points "
+            f"{METHODS[SUBJECT].name} minus {method.name}: {gains.mean():+.1f} points "
             f"({(gains > 0).sum()} of {len(gains)} splits better)."
         )
     print(f"Wall time {time.perf_counter() - start:.0f} s.")
     return runs
+
+
+def _method_keys(text):
+    """``--methods``: registered keys, comma-separated, the compared method among them."""
+    keys = [key.strip() for key in text.split(",") if key.strip()]
+    try:
+        get_methods(keys)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+    if SUBJECT not in keys:
+        raise argparse.ArgumentTypeError(
+            f"--methods must include {SUBJECT!r}: the demo compares it with the others."
+        )
+    return keys
 
 
 def main(argv=None):
@@ -149,6 +159,12 @@ def main(argv=None):
     demo_parser.add_argument("--seed", type=int, default=0, help="first seed")
     demo_parser.add_argument("--seeds", type=int, default=5, help="number of splits")
     demo_parser.add_argument("--n-jobs", type=int, default=2, help="splits fitted at once")
+    demo_parser.add_argument(
+        "--methods",
+        type=_method_keys,
+        default=",".join(method.key for method in METHODS.values() if method.demo),
+        help="comma-separated keys of skcmkd.baselines.METHODS (default: %(default)s)",
+    )
     demo_parser.add_argument(
         "--verbose", type=int, default=0, help="1: skorch's per-epoch tables of the first split"
     )

@@ -197,15 +197,24 @@ class FeatureAlignment(LossTerm):
         self.n_projections = n_projections
         self.label_cost = label_cost
 
-    def forward(self, step):
+    def transport_inputs(self, step):
+        """What the solver receives: both joint embeddings and the teacher masses."""
         batch = step.teacher_batch()
         label_t = F.one_hot(batch.labels, step.n_classes).to(step.z.dtype)
         options = dict(label_cost=self.label_cost, scale=step.teacher.cost_scale)
-        return feature_alignment(
+        return (
             joint_embedding(step.z, step.label_probs(), **options),
             joint_embedding(batch.z, label_t, **options),
+            batch.weights,
+        )
+
+    def forward(self, step):
+        z_student, z_teacher, b = self.transport_inputs(step)
+        return feature_alignment(
+            z_student,
+            z_teacher,
             solver=self.solver,
-            b=batch.weights,
+            b=b,
             reg=self.reg,
             n_projections=self.n_projections,
             generator=step.generator,

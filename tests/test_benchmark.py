@@ -1,20 +1,17 @@
 """benchmarks/accuracy.py --quick runs end to end (a smoke test, not accuracy)."""
 
 import csv
-import importlib.util
-from pathlib import Path
 
 import pytest
 
-SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "accuracy.py"
+from skcmkd.baselines import METHODS
+
+from .benchmark_scripts import load_benchmark
 
 
 @pytest.fixture(scope="module")
 def accuracy():
-    spec = importlib.util.spec_from_file_location("accuracy", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_benchmark("accuracy")
 
 
 @pytest.fixture(scope="module")
@@ -41,9 +38,11 @@ def test_quick_benchmark_writes_page_plot_and_scores(quick_run):
         rows = list(csv.DictReader(file))
     assert {row["seed"] for row in rows} == {"0", "1"}
     assert {row["labels_per_class"] for row in rows} == {"5", "all"}
-    for budget in ("5", "all"):  # the controls at every budget
+    for budget in ("5", "all"):  # every registered method, the controls too, at every budget
         methods = {row["method"] for row in rows if row["labels_per_class"] == budget}
-        assert {"skcmkd", "noise", "permuted", "alone", "logreg", "paired_kd"} <= methods
+        assert methods == set(METHODS) | {"teacher", "trust", "relations", "agreement"}
+    for method in METHODS.values():  # a column each
+        assert f" {method.name} |" in page
     accuracies = [row for row in rows if row["method"] not in ("agreement", "trust", "relations")]
     assert all(0.0 <= float(row["value"]) <= 1.0 for row in accuracies)
     assert any(bar.startswith("MUST: 5 labels") for bar in summary["bars"])
@@ -56,3 +55,12 @@ def test_page_re_renders_from_saved_scores(accuracy, quick_run, tmp_path):
     again = (tmp_path / "benchmarks.md").read_text()
     # only the command line differs (quick vs full); everything measured is the same
     assert first.split("Reproduce:")[0] == again.split("Reproduce:")[0]
+
+
+def test_scores_of_an_unregistered_method_are_refused(accuracy, quick_run):
+    out, _ = quick_run
+    results, _ = accuracy.load_scores(out / "benchmarks.csv")
+    for scores in results.values():
+        scores["mystery"] = 0.5
+    with pytest.raises(ValueError, match=r"Unknown method\(s\) \['mystery'\]"):
+        accuracy.summarise(results)

@@ -1,15 +1,10 @@
 """benchmarks/model_selection.py --quick runs end to end and re-renders from its JSON."""
 
-import importlib.util
-from pathlib import Path
-
-SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "model_selection.py"
+from .benchmark_scripts import load_benchmark
 
 
 def test_quick_page_and_re_render(tmp_path):
-    spec = importlib.util.spec_from_file_location("model_selection_page", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = load_benchmark("model_selection")
     out = tmp_path / "model_selection.md"
     summary = module.main(["--quick", "--out", str(out), "--n-jobs", "1"])
     page = out.read_text()

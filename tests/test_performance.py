@@ -1,19 +1,13 @@
 """benchmarks/performance.py runs on tiny sizes and renders its page (a smoke test, not timing)."""
 
-import importlib.util
-from pathlib import Path
-
 import pytest
 
-SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "performance.py"
+from .benchmark_scripts import load_benchmark
 
 
 @pytest.fixture(scope="module")
 def performance():
-    spec = importlib.util.spec_from_file_location("performance", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_benchmark("performance")
 
 
 def test_tiny_run_renders_every_section(performance, tmp_path):
@@ -60,3 +54,26 @@ def test_tiny_run_renders_every_section(performance, tmp_path):
 def _bank(performance, directory, n_bank, latent):
     performance._write_bank(directory, n_bank, latent)
     return directory
+
+
+def test_the_recorded_step_is_the_transport_the_criterion_solves(performance):
+    """The recording term sees what the default term hands the solver, and leaves it in place."""
+    import numpy as np
+    import torch
+
+    from skcmkd import CrossModalDistiller
+    from skcmkd.alignment import feature_alignment
+    from skcmkd.terms import FeatureAlignment
+
+    X, y, bank, y_bank = performance.make_data(256, 300)
+    model = CrossModalDistiller(batch_size=64, max_epochs=1, random_state=0)
+    model.set_teacher(bank, y_bank, encoder="precomputed").fit(X, y)
+    module, criterion = model.net_.module_.eval(), model.net_.criterion_
+    criterion.factor = 1.0
+    X_batch = torch.from_numpy(model.scaler_.transform(X[:64]).astype(np.float32))
+    y_batch = torch.from_numpy(y[:64]).long()
+    inputs = performance._recorded_step(criterion, module, X_batch, y_batch)
+    assert inputs["z_s"].shape == (64, 32 + 10) and inputs["z_t"].shape == (256, 32 + 10)
+    assert type(criterion.terms[0]) is FeatureAlignment  # put back
+    value = feature_alignment(inputs["z_s"], inputs["z_t"], b=inputs["b"])
+    assert torch.isclose(value, criterion.terms_["fa"])  # the recorded call's own value
