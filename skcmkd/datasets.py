@@ -13,11 +13,15 @@ from importlib import resources
 import numpy as np
 from sklearn.utils import Bunch, check_random_state
 
+from ._shapes import SHAPE_CLASSES, make_shapes
+
 __all__ = [
     "MFEAT_VIEWS",
+    "SHAPE_CLASSES",
     "SOURCES",
     "load_mfeat",
     "load_mfeat_unpaired",
+    "load_shapes",
     "load_spoken_digits",
     "load_unpaired",
     "unpaired_split",
@@ -87,6 +91,52 @@ def load_spoken_digits():
     )
 
 
+def load_shapes(modality, *, n_per_class=200, random_state=None):
+    """Geometric shapes, seen as raster images or as boundary signatures (generated).
+
+    Ten classes (:data:`SHAPE_CLASSES`: circle, ellipse, triangle, square,
+    rectangle, pentagon, hexagon, octagon, star, cross), each instance with
+    its own rotation, size, position and a wobble of its boundary. Made on
+    the fly by a seeded NumPy generator: the same ``random_state`` gives the
+    same data on any machine. ``skcmkd/data/shapes/README.md`` says how.
+
+    Parameters
+    ----------
+    modality : {"image", "contour"}
+        ``"image"``: 24 x 24 grey images, filled or outlined, with pixel
+        noise (576 features). ``"contour"``: the radius of the boundary along
+        64 directions from a roughly estimated centre, as 16 Fourier
+        magnitudes and 16 quantiles (32 features, free of rotation and size).
+    n_per_class : int, default=200
+    random_state : int or None, default=None
+        ``None`` gives the data of :func:`load_unpaired`'s sources: seed 0
+        for the images and 1 for the contours, so the two never show the same
+        instance.
+
+    Returns
+    -------
+    data : :class:`~sklearn.utils.Bunch`
+        ``data`` (float32), ``target`` (int64, class order shuffled),
+        ``target_names``, ``DESCR``.
+
+    Examples
+    --------
+    >>> from skcmkd.datasets import load_shapes
+    >>> data = load_shapes("contour", n_per_class=3)
+    >>> data.data.shape, data.target_names[:3]
+    ((30, 32), ('circle', 'ellipse', 'triangle'))
+    """
+    if modality not in _SHAPE_SEEDS:
+        raise ValueError(f"modality must be one of {sorted(_SHAPE_SEEDS)}, got {modality!r}.")
+    seed = _SHAPE_SEEDS[modality] if random_state is None else random_state
+    X, y = make_shapes(modality, n_per_class=n_per_class, random_state=seed)
+    return Bunch(data=X, target=y, target_names=SHAPE_CLASSES, DESCR=_SHAPES_DESCR)
+
+
+_SHAPE_SEEDS = {"image": 0, "contour": 1}
+_SHAPES_DESCR = "Geometric shapes as images or boundary signatures; see load_shapes."
+
+
 def _load_source(source):
     """Features and labels of one data source of :data:`SOURCES`."""
     if source in MFEAT_VIEWS:
@@ -94,6 +144,9 @@ def _load_source(source):
         return data.views[source], data.target
     if source == "speech":
         data = load_spoken_digits()
+        return data.data, data.target
+    if source.startswith("shapes-"):
+        data = load_shapes(source[len("shapes-") :])
         return data.data, data.target
     if source == "digits":
         from sklearn.datasets import load_digits
@@ -104,11 +157,14 @@ def _load_source(source):
 
 
 #: The data sources :func:`load_unpaired` takes for either side: the six mfeat
-#: views, the spoken digits, and scikit-learn's 8x8 digit images.
+#: views, the spoken digits, scikit-learn's 8x8 digit images, and the two
+#: views of the generated shapes.
 SOURCES = {
     **{view: f"UCI mfeat view {view!r} (handwritten digits)" for view in MFEAT_VIEWS},
     "speech": "spoken digits, synthetic speech (load_spoken_digits)",
     "digits": "scikit-learn's 8x8 digit images (sklearn.datasets.load_digits)",
+    "shapes-image": "geometric shapes, 24x24 raster images (load_shapes)",
+    "shapes-contour": "geometric shapes, boundary signatures (load_shapes)",
 }
 
 

@@ -64,3 +64,25 @@ def test_scores_of_an_unregistered_method_are_refused(accuracy, quick_run):
         scores["mystery"] = 0.5
     with pytest.raises(ValueError, match=r"Unknown method\(s\) \['mystery'\]"):
         accuracy.summarise(results)
+
+
+def test_shapes_probe_reports_the_safety_margin(monkeypatch):
+    from .benchmark_scripts import BENCHMARKS
+
+    monkeypatch.syspath_prepend(str(BENCHMARKS))  # it runs the accuracy benchmark's splits
+    probe = load_benchmark("probe_shapes")
+    rows = [
+        {
+            "case": "shapes-contour->shapes-image",
+            "seed": seed,
+            "logreg": 0.30,
+            "alone": 0.28,
+            "skcmkd": 0.31 + 0.01 * (seed - 10),
+            "trust": 1.0,
+            "agreement": 0.5,
+        }
+        for seed in (10, 11)
+    ]
+    page = probe.report(rows, 60.0, "python benchmarks/probe_shapes.py")
+    assert "| shapes-contour->shapes-image |" in page
+    assert "+1.5 | +1.0 | 1.00, 1.00 | 0.50 |" in page  # margin mean, worst, trust, agreement

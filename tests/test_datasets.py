@@ -96,3 +96,30 @@ def test_load_unpaired_rejects_unknown_or_same_source():
         load_unpaired("digits", "audio")
     with pytest.raises(ValueError, match="choose two sources"):
         load_unpaired("speech", "speech")
+
+
+def test_shapes_are_deterministic_and_unpaired():
+    from skcmkd.datasets import SHAPE_CLASSES, load_shapes
+
+    first, again = load_shapes("image", n_per_class=4), load_shapes("image", n_per_class=4)
+    assert np.array_equal(first.data, again.data) and np.array_equal(first.target, again.target)
+    assert first.data.shape == (40, 576) and first.data.dtype == np.float32
+    assert np.array_equal(np.bincount(first.target), np.full(len(SHAPE_CLASSES), 4))
+    contour = load_shapes("contour", n_per_class=4)
+    assert contour.data.shape == (40, 32) and np.isfinite(contour.data).all()
+    with pytest.raises(ValueError, match="modality"):
+        load_shapes("sound")
+
+
+def test_shapes_rasterise_the_radius_function():
+    from skcmkd._shapes import _polygon_radius, _vertices
+
+    square = _vertices("square", np.random.default_rng(0))  # corners on the unit circle
+    theta = np.array([0.0, np.pi / 4])
+    assert np.allclose(_polygon_radius(square, theta), [1.0, np.cos(np.pi / 4)])
+
+
+def test_shapes_are_a_source_of_load_unpaired():
+    data = load_unpaired("shapes-contour", "shapes-image", labels_per_class=5, random_state=0)
+    assert data.X_teacher.shape[1] == 32 and data.X_student.shape[1] == 576
+    assert int((data.y_student != -1).sum()) == 50 and data.X_student_paired is None
