@@ -1,6 +1,6 @@
 """Are the defaults safe on a family they were never chosen on? Writes docs/probe_shapes.md.
 
-    python benchmarks/probe_shapes.py          # about 15 minutes on 2 cores
+    python benchmarks/probe_shapes.py          # about 7 minutes on 2 cores
 
 The generated shapes (``skcmkd.datasets.load_shapes``, added after every
 default of skcmkd was fixed) in both directions: a contour teacher for an

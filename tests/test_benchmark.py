@@ -86,3 +86,15 @@ def test_shapes_probe_reports_the_safety_margin(monkeypatch):
     page = probe.report(rows, 60.0, "python benchmarks/probe_shapes.py")
     assert "| shapes-contour->shapes-image |" in page
     assert "+1.5 | +1.0 | 1.00, 1.00 | 0.50 |" in page  # margin mean, worst, trust, agreement
+
+
+def test_unseen_classes_probe_reports_real_against_noise():
+    probe = load_benchmark("probe_unseen_classes")
+    cell = {name: 0.5 for name in probe.NAMINGS}
+    rows = [
+        {"pair": "pix->kar", "seed": 10, "real": {**cell, "direct": 0.6}, "noise": cell},
+        {"pair": "pix->kar", "seed": 11, "real": {**cell, "direct": 0.4}, "noise": cell},
+    ]
+    page = probe.report(rows, 60.0)
+    assert "| pix->kar | 0.50 / 0.50 | 0.50 / 0.50 |" in page  # head, then direct: 0.6, 0.4
+    assert "seeds 10-11" in page
