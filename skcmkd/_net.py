@@ -2,7 +2,8 @@
 
 The loss lives in :class:`~skcmkd._criterion.DistillationLoss`; this net
 stops on a non-finite loss and records the terms in the history, and the
-:class:`WarmUp` callback tells the loss how far the warm-up has gone. Per-row extras travel in an ``X`` dict: each
+:class:`WarmUp` callback tells the loss how far the warm-up has gone.
+Per-row extras travel in an ``X`` dict: each
 training item is ``{"X": row, "neighbor": one of its neighbours}`` when the
 neighbour term is on (:class:`StudentRows`), and the module embeds both.
 """

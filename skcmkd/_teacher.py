@@ -41,6 +41,12 @@ class TeacherEncoding:
         """Embeddings of validated inputs ``X`` (may be float32 or a tensor)."""
         raise NotImplementedError
 
+    def _through_module(self, X):
+        """``X`` through the torch encoder, in eval mode, without a graph."""
+        self.encoder.eval()
+        with torch.no_grad():
+            return self.encoder(torch.as_tensor(np.asarray(X), dtype=torch.float32))
+
 
 class MLPEncoding(TeacherEncoding):
     """The ``"mlp"`` teacher: standardised inputs through a trained MLP."""
@@ -48,10 +54,7 @@ class MLPEncoding(TeacherEncoding):
     kind = "mlp"
 
     def embed(self, X):
-        self.encoder.eval()
-        with torch.no_grad():
-            X = torch.as_tensor(self.scaler.transform(X), dtype=torch.float32)
-            return self.encoder(X)
+        return self._through_module(self.scaler.transform(X))
 
 
 class PrecomputedEncoding(TeacherEncoding):
@@ -77,9 +80,7 @@ class UserEncoding(TeacherEncoding):
             )
         if not isinstance(self.encoder, nn.Module):
             return self.encoder.transform(X)
-        self.encoder.eval()
-        with torch.no_grad():
-            return self.encoder(torch.as_tensor(np.asarray(X), dtype=torch.float32))
+        return self._through_module(X)
 
 
 #: Every kind of teacher, by its ``kind``.
@@ -159,7 +160,6 @@ class Teacher:
         self.settings = dict(settings or {})
         self.encoder = encoder
         self.scaler = scaler
-        self.encoding = TEACHER_KINDS[kind](encoder, scaler)
         self.head = head
         self.classes_ = classes
         self.bank_ = np.ascontiguousarray(bank, dtype=np.float32)
@@ -173,6 +173,11 @@ class Teacher:
 
     def __sklearn_clone__(self):
         return self
+
+    @property
+    def encoding(self):
+        """How this kind of teacher embeds its inputs (:class:`TeacherEncoding`)."""
+        return TEACHER_KINDS[self.kind](self.encoder, self.scaler)
 
     def __repr__(self):
         return (

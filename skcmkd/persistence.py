@@ -214,7 +214,8 @@ def _teacher_to_arrays(teacher, arrays, meta):
     arrays["teacher.bank_labels"] = teacher.bank_labels_
     weight, bias = teacher.head_params()
     arrays["teacher.head.weight"], arrays["teacher.head.bias"] = weight.numpy(), bias.numpy()
-    _ENCODING_SAVERS.get(type(teacher.encoding), _save_nothing)(teacher.encoding, arrays, meta)
+    encoding = teacher.encoding
+    _ENCODING_SAVERS.get(type(encoding), _save_nothing)(encoding, arrays, meta)
 
 
 # -- what each kind of teacher encoding keeps (skcmkd._teacher.TEACHER_KINDS) ----------
