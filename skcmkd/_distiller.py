@@ -34,11 +34,12 @@ from ._inputs import (
     naming_input,
 )
 from ._net import StudentRows, student_net
-from ._teacher import Teacher, check_teacher_encoder, fit_teacher, torch_seed
+from ._teacher import Teacher, check_teacher_encoder, fit_teacher, torch_seed, widen_target
 from .alignment import SOLVERS, class_priors
 from .assumptions import check_clusters, relation_agreement_codes, relations_from_agreement
-from .exceptions import InconsistentVersionWarning, NonFiniteLossError
+from .exceptions import InconsistentVersionWarning, NonFiniteLossError, UnseenClassesWarning
 from .terms import FeatureAlignment, LabelAlignment, NeighborConsistency
+from .unseen import UnseenNaming, name_unseen_classes
 
 __all__ = ["CrossModalDistiller"]
 
@@ -201,6 +202,24 @@ class CrossModalDistiller(
         unlabelled rows for terms with ``per_unlabeled_row``) and warmed up
         over ``warmup_epochs``; see :mod:`skcmkd.terms` and "How to add a loss
         term" in ``docs/design.md``.
+    unseen_classes : {"auto", "name", "ignore"}, default="auto"
+        What ``fit`` does with the teacher's classes that have no labelled
+        student row (their rows, if any, are among the ``-1`` rows). Only the
+        teacher can name such a class: ``fit`` first trains a student aligned
+        to the teacher with its class arrangement evened out, clusters that
+        student's embedding (one cluster per class, the labelled classes
+        anchoring theirs), names the other clusters by the teacher's class
+        relations (:mod:`skcmkd.unseen`), and then trains the final student
+        with the rows nearest each named cluster's centre as labels of its
+        class (as many as a labelled class has labelled rows). This costs a
+        second training. ``"auto"`` names them only where the naming fits the
+        teacher's class distances clearly better than a naming at random
+        (:data:`skcmkd.unseen.MIN_FIT`) and than teachers with their classes
+        shuffled (:data:`skcmkd.unseen.MAX_P_VALUE`); elsewhere it warns
+        (:class:`~skcmkd.exceptions.UnseenClassesWarning`) and trains exactly
+        as ``"ignore"`` does. ``"name"`` always names them; ``"ignore"``
+        never (the student then predicts them only where the teacher's head
+        does). ``checks_["unseen"]`` records the evidence.
     random_state : int, RandomState instance or None, default=None
         Seeds weight initialisation, shuffling, teacher batches and the
         checks of ``"auto"`` parameters (and, by default, the teacher that
@@ -218,8 +237,11 @@ class CrossModalDistiller(
     Attributes
     ----------
     classes_ : ndarray of shape (n_classes,)
-        The labels the model can predict: the teacher's classes when a
-        teacher is set, otherwise the labelled student classes.
+        The labels the model can predict: with a teacher, the teacher's
+        classes (those without a labelled student row included, see
+        ``unseen_classes``) and any labelled student class the teacher lacks
+        (learnt from the student's labels alone); without one, the labelled
+        student classes.
     n_features_in_ : int
         Number of student features seen during :meth:`fit`.
     feature_names_in_ : ndarray of shape (n_features,)
@@ -229,11 +251,17 @@ class CrossModalDistiller(
     teacher_relations_ : float or None
         The share of the teacher's class arrangement the student was aligned
         to; ``None`` without feature or label alignment.
+    unseen_classes_ : ndarray
+        The teacher's classes that had no labelled row in ``fit`` (empty
+        without a teacher).
     checks_ : dict
         What was measured before training: ``"clusters"`` (a
         :class:`~skcmkd.assumptions.ClusterCheck` as a dict, or ``None`` if
-        not run) and ``"relation_agreement"`` (a float; ``None`` without
-        feature or label alignment, or with fewer than three labelled classes).
+        not run), ``"relation_agreement"`` (a float; ``None`` without
+        feature or label alignment, or with fewer than three labelled
+        classes) and ``"unseen"`` (a :class:`~skcmkd.unseen.UnseenNaming` as
+        a dict: were the unseen classes named, on what evidence; ``None``
+        without unseen classes or with ``unseen_classes="ignore"``).
     prior_ratio_ : list of float or None
         :math:`\pi_S / \pi_T` per class with ``prior_correction=True``;
         ``None`` otherwise.
@@ -311,6 +339,7 @@ class CrossModalDistiller(
         "verbose": ["verbose"],
         "progress_bar": ["boolean"],
         "terms": [list, None],
+        "unseen_classes": [StrOptions({"auto", "name", "ignore"})],
         "random_state": ["random_state"],
     }
 
@@ -343,6 +372,7 @@ class CrossModalDistiller(
         verbose=0,
         progress_bar=False,
         terms=None,
+        unseen_classes="auto",
         random_state=None,
         **kwargs,
     ):
@@ -372,6 +402,7 @@ class CrossModalDistiller(
         self.verbose = verbose
         self.progress_bar = progress_bar
         self.terms = terms
+        self.unseen_classes = unseen_classes
         self.random_state = random_state
         for key, value in kwargs.items():
             setattr(self, key, value)
@@ -507,14 +538,18 @@ class CrossModalDistiller(
             classes = self.teacher.classes_
             if labelled.any():
                 check_classification_targets(y_labelled)
-            # .tolist(): plain values in the message, [7] and not [np.int64(7)]
-            missing = np.setdiff1d(np.unique(y_labelled), classes).tolist()
-            if missing:
-                raise ValueError(
-                    f"The student labels {missing} are not among the teacher's classes "
-                    f"{classes.tolist()}. Relabel the student data, or fit the teacher on "
-                    "data that has these classes (set_teacher)."
-                )
+                student = np.unique(y_labelled)
+                # .tolist(): plain values in the message, [7] and not [np.int64(7)]
+                if not np.isin(student, classes).any():
+                    raise ValueError(
+                        f"None of the student labels {student.tolist()} is among the teacher's "
+                        f"classes {classes.tolist()}: the two label sets must share classes "
+                        "for the teacher to mean anything to the student. Relabel the "
+                        "student data, or fit the teacher on data that has these classes "
+                        "(set_teacher)."
+                    )
+                # a class only the student has: the student learns it from its labels
+                classes = np.union1d(classes, student).astype(classes.dtype)
         codes = np.full(len(y), -1, dtype=np.int64)
         codes[labelled] = np.searchsorted(classes, y_labelled)
         return classes, codes
@@ -534,7 +569,7 @@ class CrossModalDistiller(
         ]
         return [*built, *(copy.deepcopy(term) for term in self.terms or ())]
 
-    def _weigh_terms(self, X_scaled, codes, seed):
+    def _weigh_terms(self, X_scaled, codes, classes, seed):
         """The terms of this fit, weighted after the checks of the ``"auto"`` parameters."""
         share = float(np.mean(codes == -1))
         teacher_on = self.teacher is not None
@@ -557,7 +592,9 @@ class CrossModalDistiller(
         relations = None
         if any(term.needs_teacher for term in terms):
             # measured whenever the teacher is used: it costs a few class means
-            rho = relation_agreement_codes(self.teacher, X_scaled, codes)
+            rho = relation_agreement_codes(
+                self.teacher, X_scaled, self._teacher_codes(codes, classes)
+            )
             checks["relation_agreement"] = None if np.isnan(rho) else rho
             relations = (
                 relations_from_agreement(rho)
@@ -607,51 +644,129 @@ class CrossModalDistiller(
         scaler = input_scaler().fit(X)
         X_scaled = scaler.transform(X).astype(np.float32)
         with torch_seed(self.random_state) as seed:
-            terms, trust, relations, checks = self._weigh_terms(X_scaled, codes, seed)
-            target = None if relations is None else self.teacher.alignment_target(relations, seed)
-            head_init = self.head_init
-            if head_init == "auto":  # the teacher's head where feature alignment is on
-                aligned = any(isinstance(term, FeatureAlignment) for term in terms)
-                head_init = "teacher" if aligned else "random"
-            head = None
-            if head_init == "teacher" and self.teacher is not None:
-                target = target or self.teacher.alignment_target(1.0, seed)
-                head = (target.head_weight.clone(), target.head_bias.clone())
-            prior_ratio = None
-            if self.teacher is not None and self.prior_correction:
-                prior_ratio = class_priors(codes, len(classes)) / np.maximum(
-                    self.teacher.prior_, 1e-12
-                )
-            loss = dict(
-                terms=terms,
-                target=target,
-                prior_ratio=prior_ratio,
-                teacher_batch_size=self.teacher_batch_size,
-                seed=seed,
-            )
-            net = student_net(
-                self,
-                X.shape[1],
-                len(classes),
-                head_init=head,
-                loss=loss,
-                seed=seed,
-                callbacks=_progress_bar(self.progress_bar),
-            )
-            neighbors = None
-            if any(term.needs_neighbors for term in terms):
-                neighbors = self._neighbor_table(X_scaled)
-            net.fit(StudentRows(X_scaled, codes, neighbors, seed=seed), None)
-        _check_finite_weights(net.module_)
+            terms, trust, relations, checks = self._weigh_terms(X_scaled, codes, classes, seed)
+            unseen = self._unseen_codes(classes, codes)
+            checks["unseen"] = None
+            if unseen.size and self.unseen_classes != "ignore" and (codes == -1).any():
+                naming, codes = self._name_unseen(X_scaled, codes, classes, unseen, terms, seed)
+                checks["unseen"] = naming.to_dict()
+                if not naming.named:
+                    warnings.warn(
+                        f"The teacher's classes {naming.unseen} have no labelled row and are not "
+                        f"named: {naming.reason}. The model predicts them only where the teacher's "
+                        "head does on the aligned embeddings, which is rare. "
+                        "unseen_classes='name' names them anyway; labelling a few of their rows "
+                        "is the sure way.",
+                        UnseenClassesWarning,
+                        stacklevel=3,
+                    )
+            net, prior_ratio = self._train(X_scaled, codes, classes, terms, relations, seed)
         self.classes_ = classes
         self.scaler_ = scaler
         self.unlabeled_trust_ = trust
         self.teacher_relations_ = relations
         self.checks_ = checks
+        self.unseen_classes_ = classes[unseen]
         self.prior_ratio_ = None if prior_ratio is None else prior_ratio.tolist()
         self.net_ = net
         self.history_ = net.history
         return self
+
+    def _train(self, X_scaled, codes, classes, terms, relations, seed):
+        """Train one student net on scaled rows with these weighted terms."""
+        terms = copy.deepcopy(terms)
+        n_classes = len(classes)
+        target = None if relations is None else self.teacher.alignment_target(relations, seed)
+        head_init = self.head_init
+        if head_init == "auto":  # the teacher's head where feature alignment is on
+            aligned = any(isinstance(term, FeatureAlignment) for term in terms)
+            head_init = "teacher" if aligned else "random"
+        head = None
+        if head_init == "teacher" and self.teacher is not None:
+            target = target or self.teacher.alignment_target(1.0, seed)
+            head = _student_head(target, self.teacher.positions_in(classes), n_classes)
+        if target is not None:
+            target = widen_target(target, self.teacher.positions_in(classes), n_classes)
+        prior_ratio = None
+        if self.teacher is not None and self.prior_correction:
+            positions = self.teacher.positions_in(classes)
+            prior_ratio = np.ones(n_classes)  # a class the teacher lacks: no correction
+            prior_ratio[positions] = class_priors(codes, n_classes)[positions] / np.maximum(
+                self.teacher.prior_, 1e-12
+            )
+        loss = dict(
+            terms=terms,
+            target=target,
+            prior_ratio=prior_ratio,
+            teacher_batch_size=self.teacher_batch_size,
+            seed=seed,
+        )
+        net = student_net(
+            self,
+            X_scaled.shape[1],
+            n_classes,
+            head_init=head,
+            loss=loss,
+            seed=seed,
+            callbacks=_progress_bar(self.progress_bar),
+        )
+        neighbors = None
+        if any(term.needs_neighbors for term in terms):
+            neighbors = self._neighbor_table(X_scaled)
+        net.fit(StudentRows(X_scaled, codes, neighbors, seed=seed), None)
+        _check_finite_weights(net.module_)
+        return net, prior_ratio
+
+    # -- unseen classes -------------------------------------------------------
+
+    def _unseen_codes(self, classes, codes):
+        """Codes of the teacher's classes with no labelled row."""
+        if self.teacher is None:
+            return np.array([], dtype=np.int64)
+        return np.setdiff1d(self.teacher.positions_in(classes), codes[codes >= 0])
+
+    def _teacher_codes(self, codes, classes):
+        """Codes into the teacher's classes; ``-1`` for unlabelled rows and classes it lacks."""
+        to_teacher = np.full(len(classes) + 1, -1, dtype=np.int64)  # the last entry: code -1
+        to_teacher[self.teacher.positions_in(classes)] = np.arange(len(self.teacher.classes_))
+        return to_teacher[codes]
+
+    def _name_unseen(self, X_scaled, codes, classes, unseen, terms, seed):
+        """Name the unseen classes in the unlabelled rows (:mod:`skcmkd.unseen`).
+
+        Returns the evidence (:class:`~skcmkd.unseen.UnseenNaming`) and the
+        codes to train on: with the named rows as labels, or as they were.
+        """
+        names = classes[unseen].tolist()
+        seen = np.unique(codes[codes >= 0])
+        if len(seen) < 2:
+            reason = "fewer than two classes have a labelled row: nothing anchors the relations"
+            return UnseenNaming(names, None, None, None, False, reason), codes
+        n_classes = len(classes)
+        if len(codes) < 2 * n_classes or (codes == -1).sum() < len(unseen):
+            reason = (
+                f"{len(codes)} rows ({(codes == -1).sum()} unlabelled) are too few to cluster into "
+                f"{n_classes} classes (at least {2 * n_classes} rows)"
+            )
+            return UnseenNaming(names, None, None, None, False, reason), codes
+        # 1. the student's own clusters: aligned to the teacher with its class
+        #    arrangement evened out, so that the arrangement is the student's
+        evened = 0.0 if any(term.needs_teacher for term in terms) else None
+        with torch.random.fork_rng(devices=[]):  # the final training draws as without this pass
+            net, _ = self._train(X_scaled, codes, classes, terms, evened, seed)
+            _, z = net.forward(X_scaled, training=False)
+        # a class the teacher lacks has no teacher mean: it anchors, it is not matched
+        class_means = np.full((n_classes, self.teacher.latent_dim_), np.nan)
+        class_means[self.teacher.positions_in(classes)] = self.teacher.class_means_
+        found = name_unseen_classes(
+            z.numpy(), X_scaled, codes, class_means, unseen, random_state=seed
+        )
+        evidence = (found.agreement, found.relational_fit, found.p_value)
+        trusted, reason = found.trusted()
+        if self.unseen_classes == "auto" and not trusted:
+            return UnseenNaming(names, *evidence, False, reason), codes
+        pseudo, counts = found.pseudo_labels(codes)
+        return UnseenNaming(names, *evidence, True, reason, counts), pseudo
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -798,6 +913,15 @@ class CrossModalDistiller(
         """
         _, z = self._forward(self._validate_predict_data(X))
         return z.numpy()
+
+
+def _student_head(target, positions, n_classes):
+    """The student's head started from the teacher's; a class the teacher lacks starts neutral."""
+    weight = target.head_weight.new_zeros((n_classes, target.head_weight.shape[1]))
+    weight[positions] = target.head_weight
+    bias = target.head_bias.new_full((n_classes,), float(target.head_bias.mean()))
+    bias[positions] = target.head_bias
+    return weight, bias
 
 
 def _version():

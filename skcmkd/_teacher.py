@@ -245,11 +245,25 @@ class Teacher:
             )
         return X
 
-    def predict_proba_latent(self, z):
-        """The head :math:`p_T(y \\mid z)` at embeddings ``z`` (numpy, float64)."""
+    def predict_proba_latent(self, z, classes=None):
+        """The head :math:`p_T(y \\mid z)` at embeddings ``z`` (numpy, float64).
+
+        Columns follow ``classes_``, or ``classes`` when given (a superset of
+        them, such as a student's ``classes_``): a class the teacher lacks
+        gets probability 0.
+        """
         with torch.no_grad():
             logits = self.head(torch.as_tensor(np.asarray(z), dtype=torch.float32))
-        return torch.softmax(logits.double(), dim=1).numpy()
+        proba = torch.softmax(logits.double(), dim=1).numpy()
+        if classes is None:
+            return proba
+        widened = np.zeros((len(proba), len(classes)))
+        widened[:, self.positions_in(classes)] = proba
+        return widened
+
+    def positions_in(self, classes):
+        """Where each of the teacher's classes sits in ``classes`` (a superset of them)."""
+        return np.searchsorted(np.asarray(classes), self.classes_)
 
     def predict_proba(self, X):
         """Teacher probabilities for teacher-modality data."""
@@ -286,6 +300,43 @@ class TeacherTarget:
     head_weight: torch.Tensor
     head_bias: torch.Tensor
     cost_scale: float
+
+
+#: Bias of a class the teacher lacks in the teacher's head, as the loss sees
+#: it: its probability underflows to exactly 0 (finite, so no NaN follows).
+_ABSENT_BIAS = -1e4
+
+
+def widen_target(target, positions, n_classes):
+    """The target in a student's class codes, where the student has classes the teacher lacks.
+
+    Parameters
+    ----------
+    target : TeacherTarget
+    positions : ndarray of int
+        Where each teacher class sits among the student's classes.
+    n_classes : int
+        The student's number of classes.
+
+    Returns
+    -------
+    target : TeacherTarget
+        Bank labels recoded; the head and the shift given a row per student
+        class, zero weights and a bias that gives the absent classes
+        probability 0.
+    """
+    if n_classes == len(positions):
+        return target
+    weight = target.head_weight.new_zeros((n_classes, target.head_weight.shape[1]))
+    weight[positions] = target.head_weight
+    bias = target.head_bias.new_full((n_classes,), _ABSENT_BIAS)
+    bias[positions] = target.head_bias
+    shift = None
+    if target.shift is not None:
+        shift = np.zeros((n_classes, target.shift.shape[1]), dtype=target.shift.dtype)
+        shift[positions] = target.shift
+    labels = positions[target.labels].astype(np.int64)
+    return TeacherTarget(target.bank, labels, shift, weight, bias, target.cost_scale)
 
 
 def _chunked(n, chunk=65536):

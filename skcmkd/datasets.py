@@ -24,6 +24,7 @@ __all__ = [
     "load_shapes",
     "load_spoken_digits",
     "load_unpaired",
+    "hide_classes",
     "unpaired_split",
 ]
 
@@ -389,3 +390,55 @@ def load_unpaired(teacher, student, *, labels_per_class=None, random_state=None)
         X_student_paired=X_t[s_rows] if paired else None,
         X_test_paired=X_t[test_rows] if paired else None,
     )
+
+
+def hide_classes(y_true, *, n_unseen, labels_per_class, random_state=None):
+    """Labels for the unseen-class setting: some classes get no labelled row at all.
+
+    ``n_unseen`` classes are drawn as unseen; each other class keeps
+    ``labels_per_class`` labelled rows drawn at random; every other row is
+    ``-1``. A teacher that knows all the classes can name the unseen ones
+    (``CrossModalDistiller(unseen_classes=...)``); nothing else can.
+
+    Parameters
+    ----------
+    y_true : array-like of shape (n_samples,)
+        The true labels of the student's training rows.
+    n_unseen : int
+        Classes without any labelled row; fewer than the classes of ``y_true``.
+    labels_per_class : int
+        Labelled rows of each other class (all of its rows, if it has fewer).
+    random_state : int, RandomState instance or None, default=None
+        Seeds the draw of the classes and of the labelled rows.
+
+    Returns
+    -------
+    y : ndarray of shape (n_samples,)
+        ``y_true`` with ``-1`` for every unlabelled row.
+    unseen : ndarray
+        The classes without a labelled row, sorted.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skcmkd.datasets import hide_classes
+    >>> y, unseen = hide_classes(np.arange(40) % 4, n_unseen=2, labels_per_class=3, random_state=0)
+    >>> len(unseen), int((y != -1).sum()), bool(np.isin(y, unseen).any())
+    (2, 6, False)
+    """
+    y_true = np.asarray(y_true)
+    classes = np.unique(y_true)
+    if not 0 <= n_unseen < len(classes):
+        raise ValueError(
+            f"n_unseen must be between 0 and {len(classes) - 1} (y_true has {len(classes)} "
+            f"classes), got {n_unseen}."
+        )
+    rng = check_random_state(random_state)
+    unseen = np.sort(rng.choice(classes, n_unseen, replace=False))
+    numeric = y_true.dtype.kind in "iu"
+    y = np.full(len(y_true), -1 if numeric else "-1", dtype=np.int64 if numeric else object)
+    for c in np.setdiff1d(classes, unseen):
+        rows = np.flatnonzero(y_true == c)
+        chosen = rng.choice(rows, min(labels_per_class, len(rows)), replace=False)
+        y[chosen] = y_true[chosen]
+    return y, unseen

@@ -162,11 +162,12 @@ def diagnose(
     z_teacher = teacher.transform(X_teacher)
     teacher_error = 1.0 - float(np.mean(teacher.predict(X_teacher) == y_teacher))
     logits, z_student = distiller.forward(X_student)
-    q = torch.as_tensor(teacher.predict_proba_latent(z_student))
+    # columns of the student's classes, which may include classes the teacher lacks
+    q = torch.as_tensor(teacher.predict_proba_latent(z_student, classes=distiller.classes_))
     if distiller.prior_ratio_ is not None:  # prior_correction: the teacher as training saw it
         q = prior_shift_correction(q, torch.as_tensor(distiller.prior_ratio_, dtype=q.dtype))
     student_pred = distiller.classes_[np.argmax(logits, axis=1)]
-    head_pred = teacher.classes_[np.argmax(q.numpy(), axis=1)]
+    head_pred = distiller.classes_[np.argmax(q.numpy(), axis=1)]
 
     labelled = labelled_mask(y_student)
     if not labelled.any():

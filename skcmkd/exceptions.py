@@ -1,6 +1,6 @@
 """The errors and warnings skcmkd raises, importable for ``except`` and filters."""
 
-__all__ = ["NonFiniteLossError", "InconsistentVersionWarning"]
+__all__ = ["NonFiniteLossError", "InconsistentVersionWarning", "UnseenClassesWarning"]
 
 
 class NonFiniteLossError(FloatingPointError):
@@ -16,4 +16,15 @@ class InconsistentVersionWarning(UserWarning):
 
     Loading may work, but nothing checks that the saved state means the same
     to this version: refit, or load with the version that saved the model.
+    """
+
+
+class UnseenClassesWarning(UserWarning):
+    """Some of the teacher's classes have no labelled student row and are left unnamed.
+
+    :meth:`~skcmkd.CrossModalDistiller.fit` names such classes from the
+    teacher's class relations only where the labelled classes show that those
+    relations hold in the student's modality (``unseen_classes="auto"``);
+    elsewhere a naming would be about chance, and the model does not predict
+    those classes. ``checks_["unseen"]`` gives the evidence.
     """

@@ -630,6 +630,7 @@ def save_model(model, path):
     # file is written: a failure leaves no half-written directory behind.
     arrays, fitted, teacher_meta = {}, {}, None
     _labels_to_arrays(model.classes_, "classes", arrays, fitted)
+    _labels_to_arrays(model.unseen_classes_, "unseen_classes", arrays, fitted)
     _scaler_to_arrays(model.scaler_, "scaler", arrays)
     fitted["n_features_in"] = model.n_features_in_
     if hasattr(model, "feature_names_in_"):
@@ -669,6 +670,11 @@ def _estimator_from(document, arrays):
         model.teacher = _teacher_from_arrays(arrays, document["teacher"])
     fitted = _renamed(document["fitted"])
     model.classes_ = _labels_from_arrays(arrays, "classes", fitted)
+    if "unseen_classes" in arrays:
+        model.unseen_classes_ = _labels_from_arrays(arrays, "unseen_classes", fitted)
+    else:  # format 2 and 3 saves: made before unseen classes were named
+        model.unseen_classes_ = model.classes_[:0]
+        fitted["checks_"].setdefault("unseen", None)
     model.scaler_ = _scaler_from_arrays(arrays, "scaler")
     model.n_features_in_ = fitted["n_features_in"]
     for name in _FITTED_PLAIN:

@@ -282,11 +282,12 @@ def test_unicode_string_labels_without_teacher(unpaired):
     assert model.predict(unpaired["X_test"]).dtype.kind == "U"
 
 
-def test_student_classes_missing_from_teacher_are_named(unpaired):
+def test_student_classes_missing_from_the_teacher_join_the_classes(unpaired):
     y = unpaired["y_student"].copy()
-    y[:2] = [11, 12]
-    with pytest.raises(ValueError, match=r"labels \[11, 12\] are not among"):
-        _teacher_distiller(unpaired).fit(unpaired["X_student"], y)
+    y[:2] = [11, 12]  # classes only the student has: learnt from its labels alone
+    model = _teacher_distiller(unpaired).fit(unpaired["X_student"], y)
+    assert model.classes_.tolist() == [*range(10), 11, 12]
+    assert model.predict_proba(unpaired["X_test"]).shape == (len(unpaired["X_test"]), 12)
 
 
 def test_single_labelled_class_without_teacher_is_an_error(unpaired):

@@ -118,7 +118,10 @@ BAD_INPUTS = {
     "y NaN": (_fit(y=_with(Y_S.astype(float), **{"0": np.nan})), r"y holds NaN.*-1"),
     "y 2-D": (_fit(y=np.c_[Y_S, Y_S]), r"y must be 1-D"),
     "y continuous": (_fit(y=RNG.randn(40), teacher=False), r"Unknown label type: continuous"),
-    "y classes the teacher lacks": (_fit(y=_with(Y_S, **{"0": 7})), r"labels \[7\] are not among"),
+    "y shares no class with the teacher": (
+        _fit(y=np.where(Y_S >= 0, Y_S + 7, -1)),
+        r"None of the student labels \[7, 8, 9\] is among the teacher's classes \[0, 1, 2\]",
+    ),
     "y all unlabelled, no teacher": (_fit(y=np.full(40, -1), teacher=False), r"no labelled row"),
     "y one class, no teacher": (_fit(y=np.where(Y_S == 1, 1, -1), teacher=False), r"one class"),
     # parameters, checked at fit
