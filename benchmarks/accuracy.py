@@ -340,6 +340,13 @@ def report(results, seconds, s, *, command, plot_name):
         "",
         f"Reproduce: `{command}`",
         "",
+        "## Classes the student has no labels for",
+        "",
+        "The same cases with 5 of the 10 classes given no labelled row, where only a teacher "
+        "can name them, with the same controls: [unseen_classes.md](unseen_classes.md), "
+        "written by `python benchmarks/unseen_classes.py` (a separate script, so that each "
+        "stays within 30 minutes on 2 cores).",
+        "",
     ]
     return "\n".join(lines)
 
