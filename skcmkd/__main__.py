@@ -3,13 +3,15 @@
 import argparse
 import sys
 import time
+import warnings
 
 import numpy as np
 import torch
 from joblib import Parallel, delayed
 
 from .baselines import METHODS, Split, fit_teachers, get_methods
-from .datasets import SOURCES, load_unpaired
+from .datasets import SOURCES, hide_classes, load_unpaired
+from .exceptions import UnseenClassesWarning
 
 #: The method the demo compares with the others (skcmkd.baselines.METHODS).
 SUBJECT = "skcmkd"
@@ -128,6 +130,92 @@ def demo(args):
             f"({(gains > 0).sum()} of {len(gains)} splits better)."
         )
     print(f"Wall time {time.perf_counter() - start:.0f} s.")
+    if args.unseen_classes:
+        unseen_demo(args)
+    return runs
+
+
+#: The methods of the unseen-class part: the real teacher, its control, and two
+#: teacher-free methods (which cannot name a class they have no label for).
+UNSEEN_METHODS = ("skcmkd", "noise", "alone", "logreg")
+
+
+def _unseen_split(args, seed):
+    threads = torch.get_num_threads()
+    if args.n_jobs > 1:
+        torch.set_num_threads(1)
+    try:
+        data = load_unpaired(args.unseen_teacher, args.unseen_student, random_state=seed)
+        y, unseen = hide_classes(
+            data.y_student_true,
+            n_unseen=args.unseen_classes,
+            labels_per_class=args.labels_per_class,
+            random_state=1000 + seed,
+        )
+        methods = get_methods(UNSEEN_METHODS)
+        teachers = fit_teachers(
+            {m.teacher for m in methods},
+            data.X_teacher,
+            data.y_teacher,
+            random_state=seed,
+            max_epochs=args.max_epochs,
+        )
+        split = Split(data.X_student, y, teachers, random_state=seed, max_epochs=args.max_epochs)
+        hidden = np.isin(data.y_test, unseen)
+        scores, named = {}, {}
+        for method in methods:
+            with warnings.catch_warnings():  # the noise teacher's decline is reported below
+                warnings.simplefilter("ignore", UnseenClassesWarning)
+                model = method.run(split)
+            right = model.predict(data.X_test) == data.y_test
+            scores[method.key] = (right[hidden].mean(), right.mean())
+            check = getattr(model, "checks_", {}).get("unseen")
+            if check is not None:
+                named[method.key] = check["named"]
+        return seed, unseen, scores, named
+    finally:
+        torch.set_num_threads(threads)
+
+
+def unseen_demo(args):
+    """The unseen-class setting: classes the student has no labels for, named by the teacher."""
+    start = time.perf_counter()
+    seeds = range(args.seed, args.seed + args.seeds)
+    print(
+        f"\nClasses the student has no labels for: teacher {args.unseen_teacher!r} -> student "
+        f"{args.unseen_student!r}, {args.unseen_classes} of the classes without a single "
+        f"labelled row, {args.labels_per_class} labels for each other class. Only a teacher "
+        "that knows those classes can name them."
+    )
+    jobs = (delayed(_unseen_split)(args, seed) for seed in seeds)
+    runs = {}
+    for seed, unseen, scores, named in Parallel(
+        n_jobs=args.n_jobs, return_as="generator_unordered"
+    )(jobs):
+        runs[seed] = scores
+        print(
+            f"split {seed}: unseen {unseen.tolist()}; "
+            + ", ".join(
+                f"{key} {u:.3f} unseen / {o:.3f} all"
+                + ("" if key not in named else " (named)" if named[key] else " (declined)")
+                for key, (u, o) in scores.items()
+            ),
+            flush=True,
+        )
+    rows = []
+    for method in get_methods(UNSEEN_METHODS):
+        unseen = np.array([runs[s][method.key][0] for s in seeds])
+        overall = np.array([runs[s][method.key][1] for s in seeds])
+        rows.append(
+            (
+                method.name,
+                f"{unseen.mean():.3f} +- {unseen.std():.3f}",
+                f"{overall.mean():.3f} +- {overall.std():.3f}",
+            )
+        )
+    print()
+    _print_table(rows, ("held-out accuracy", "unseen classes", "all classes"))
+    print(f"Wall time {time.perf_counter() - start:.0f} s.")
     return runs
 
 
@@ -165,6 +253,14 @@ def main(argv=None):
         default=",".join(method.key for method in METHODS.values() if method.demo),
         help="comma-separated keys of skcmkd.baselines.METHODS (default: %(default)s)",
     )
+    demo_parser.add_argument(
+        "--unseen-classes",
+        type=int,
+        default=5,
+        help="then the same comparison with this many classes unlabelled (0: skip that part)",
+    )
+    demo_parser.add_argument("--unseen-teacher", default="pix", choices=sources)
+    demo_parser.add_argument("--unseen-student", default="kar", choices=sources)
     demo_parser.add_argument(
         "--verbose", type=int, default=0, help="1: skorch's per-epoch tables of the first split"
     )

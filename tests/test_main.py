@@ -7,7 +7,7 @@ import pytest
 from skcmkd.__main__ import main
 from skcmkd.baselines import METHODS
 
-QUICK = ["--max-epochs", "2", "--seeds", "2", "--n-jobs", "1"]
+QUICK = ["--max-epochs", "2", "--seeds", "2", "--n-jobs", "1", "--unseen-classes", "0"]
 
 
 def test_demo_prints_one_line_per_split_and_the_comparison(capsys):
@@ -19,6 +19,18 @@ def test_demo_prints_one_line_per_split_and_the_comparison(capsys):
     assert "skcmkd, defaults minus skcmkd, teacher of labelled noise:" in out
     assert sum(line.startswith("split ") for line in out.splitlines()) == 2 and "[2/2" in out
     assert "train_loss" not in out and "\x1b[" not in out  # no epoch tables, no colours
+
+
+def test_demo_shows_the_unseen_class_setting_after_the_usual_one(capsys):
+    quick = [arg for arg in QUICK if arg not in ("--unseen-classes", "0")]
+    assert main(["demo", *quick, "--unseen-classes", "4", "--methods", "logreg,skcmkd"]) == 0
+    out = capsys.readouterr().out
+    usual, unseen = out.split("Classes the student has no labels for")
+    assert "4 of the classes without a single labelled row" in unseen
+    assert sum(line.startswith("split ") for line in unseen.splitlines()) == 2
+    for method in ("skcmkd", "noise", "alone", "logreg"):  # the same methods every time
+        assert f"{METHODS[method].name}  " in unseen
+    assert "unseen classes" in unseen and "all classes" in unseen
 
 
 def test_demo_verbose_shows_the_epoch_tables_of_the_chosen_methods(capsys):
