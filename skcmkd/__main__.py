@@ -1,6 +1,7 @@
 """Command line: ``python -m skcmkd demo``."""
 
 import argparse
+import contextlib
 import sys
 import time
 import warnings
@@ -26,15 +27,22 @@ def _print_table(rows, headers):
         print(line.format(*row))
 
 
-def _demo_split(args, seed):
-    """One unpaired split: every method, scored on held-out student rows."""
+@contextlib.contextmanager
+def _one_thread_per_worker(n_jobs):
+    """Splits fitted in parallel, one per core: torch uses one thread in each worker."""
     threads = torch.get_num_threads()
-    if args.n_jobs > 1:
-        torch.set_num_threads(1)  # one split per core, in a worker process
+    if n_jobs > 1:
+        torch.set_num_threads(1)
     try:
-        return _demo_runs(args, seed)
+        yield
     finally:
         torch.set_num_threads(threads)
+
+
+def _demo_split(args, seed):
+    """One unpaired split: every method, scored on held-out student rows."""
+    with _one_thread_per_worker(args.n_jobs):
+        return _demo_runs(args, seed)
 
 
 def _demo_runs(args, seed):
@@ -141,10 +149,7 @@ UNSEEN_METHODS = ("skcmkd", "noise", "alone", "logreg")
 
 
 def _unseen_split(args, seed):
-    threads = torch.get_num_threads()
-    if args.n_jobs > 1:
-        torch.set_num_threads(1)
-    try:
+    with _one_thread_per_worker(args.n_jobs):
         data = load_unpaired(args.unseen_teacher, args.unseen_student, random_state=seed)
         y, unseen = hide_classes(
             data.y_student_true,
@@ -173,8 +178,6 @@ def _unseen_split(args, seed):
             if check is not None:
                 named[method.key] = check["named"]
         return seed, unseen, scores, named
-    finally:
-        torch.set_num_threads(threads)
 
 
 def unseen_demo(args):

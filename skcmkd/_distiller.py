@@ -34,7 +34,14 @@ from ._inputs import (
     naming_input,
 )
 from ._net import StudentRows, student_net
-from ._teacher import Teacher, check_teacher_encoder, fit_teacher, torch_seed, widen_target
+from ._teacher import (
+    Teacher,
+    check_teacher_encoder,
+    fit_teacher,
+    torch_seed,
+    widen_head,
+    widen_target,
+)
 from .alignment import SOLVERS, class_priors
 from .assumptions import check_clusters, relation_agreement_codes, relations_from_agreement
 from .exceptions import InconsistentVersionWarning, NonFiniteLossError, UnseenClassesWarning
@@ -676,6 +683,7 @@ class CrossModalDistiller(
         """Train one student net on scaled rows with these weighted terms."""
         terms = copy.deepcopy(terms)
         n_classes = len(classes)
+        positions = None if self.teacher is None else self.teacher.positions_in(classes)
         target = None if relations is None else self.teacher.alignment_target(relations, seed)
         head_init = self.head_init
         if head_init == "auto":  # the teacher's head where feature alignment is on
@@ -684,12 +692,13 @@ class CrossModalDistiller(
         head = None
         if head_init == "teacher" and self.teacher is not None:
             target = target or self.teacher.alignment_target(1.0, seed)
-            head = _student_head(target, self.teacher.positions_in(classes), n_classes)
+            # a class the teacher lacks starts neutral: the mean of the teacher's biases
+            neutral = float(target.head_bias.mean())
+            head = widen_head(target, positions, n_classes, neutral)
         if target is not None:
-            target = widen_target(target, self.teacher.positions_in(classes), n_classes)
+            target = widen_target(target, positions, n_classes)
         prior_ratio = None
         if self.teacher is not None and self.prior_correction:
-            positions = self.teacher.positions_in(classes)
             prior_ratio = np.ones(n_classes)  # a class the teacher lacks: no correction
             prior_ratio[positions] = class_priors(codes, n_classes)[positions] / np.maximum(
                 self.teacher.prior_, 1e-12
@@ -913,15 +922,6 @@ class CrossModalDistiller(
         """
         _, z = self._forward(self._validate_predict_data(X))
         return z.numpy()
-
-
-def _student_head(target, positions, n_classes):
-    """The student's head started from the teacher's; a class the teacher lacks starts neutral."""
-    weight = target.head_weight.new_zeros((n_classes, target.head_weight.shape[1]))
-    weight[positions] = target.head_weight
-    bias = target.head_bias.new_full((n_classes,), float(target.head_bias.mean()))
-    bias[positions] = target.head_bias
-    return weight, bias
 
 
 def _version():

@@ -307,6 +307,15 @@ class TeacherTarget:
 _ABSENT_BIAS = -1e4
 
 
+def widen_head(target, positions, n_classes, absent_bias):
+    """The target's head with a row per student class: zero weights, ``absent_bias`` where absent."""
+    weight = target.head_weight.new_zeros((n_classes, target.head_weight.shape[1]))
+    weight[positions] = target.head_weight
+    bias = target.head_bias.new_full((n_classes,), float(absent_bias))
+    bias[positions] = target.head_bias
+    return weight, bias
+
+
 def widen_target(target, positions, n_classes):
     """The target in a student's class codes, where the student has classes the teacher lacks.
 
@@ -327,10 +336,7 @@ def widen_target(target, positions, n_classes):
     """
     if n_classes == len(positions):
         return target
-    weight = target.head_weight.new_zeros((n_classes, target.head_weight.shape[1]))
-    weight[positions] = target.head_weight
-    bias = target.head_bias.new_full((n_classes,), _ABSENT_BIAS)
-    bias[positions] = target.head_bias
+    weight, bias = widen_head(target, positions, n_classes, _ABSENT_BIAS)
     shift = None
     if target.shift is not None:
         shift = np.zeros((n_classes, target.shift.shape[1]), dtype=target.shift.dtype)
