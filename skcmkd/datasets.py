@@ -13,12 +13,15 @@ from importlib import resources
 import numpy as np
 from sklearn.utils import Bunch, check_random_state
 
+from ._activities import ACTIVITY_CLASSES, make_activities
 from ._shapes import SHAPE_CLASSES, make_shapes
 
 __all__ = [
+    "ACTIVITY_CLASSES",
     "MFEAT_VIEWS",
     "SHAPE_CLASSES",
     "SOURCES",
+    "load_activities",
     "load_mfeat",
     "load_mfeat_unpaired",
     "load_shapes",
@@ -138,6 +141,56 @@ _SHAPE_SEEDS = {"image": 0, "contour": 1}
 _SHAPES_DESCR = "Geometric shapes as images or boundary signatures; see load_shapes."
 
 
+def load_activities(modality, *, n_per_class=200, random_state=None):
+    """Human activities seen by a simulated accelerometer or gyroscope (generated).
+
+    Ten classes (:data:`ACTIVITY_CLASSES`: sitting, standing, lying,
+    walking, jogging, running, stairs up, stairs down, cycling, jumping) from
+    one motion model per activity: a posture, a gait at the activity's step
+    frequency with swings of the thigh and impacts at each step, each
+    instance with its own vigour, pace, sensor mounting and noise. The two
+    sensors see different instances and are summarised by different
+    features. Made on the fly by a seeded NumPy generator; the same
+    ``random_state`` gives the same data on any machine.
+    ``skcmkd/data/activities/README.md`` says how.
+
+    Parameters
+    ----------
+    modality : {"accelerometer", "gyroscope"}
+        ``"accelerometer"``: mean, spread and a 16-bin spectrum of each of
+        three axes (54 features). ``"gyroscope"``: spread and quantiles of
+        the three rotation rates and the autocorrelation of the rotation
+        speed (36 features). A gyroscope does not see gravity: the three
+        postures look alike to it.
+    n_per_class : int, default=200
+    random_state : int or None, default=None
+        ``None`` gives the data of :func:`load_unpaired`'s sources: seed 0
+        for the accelerometer and 1 for the gyroscope.
+
+    Returns
+    -------
+    data : :class:`~sklearn.utils.Bunch`
+        ``data`` (float32), ``target`` (int64, class order shuffled),
+        ``target_names``, ``DESCR``.
+
+    Examples
+    --------
+    >>> from skcmkd.datasets import load_activities
+    >>> data = load_activities("gyroscope", n_per_class=3)
+    >>> data.data.shape, data.target_names[:3]
+    ((30, 36), ('sitting', 'standing', 'lying'))
+    """
+    if modality not in _ACTIVITY_SEEDS:
+        raise ValueError(f"modality must be one of {sorted(_ACTIVITY_SEEDS)}, got {modality!r}.")
+    seed = _ACTIVITY_SEEDS[modality] if random_state is None else random_state
+    X, y = make_activities(modality, n_per_class=n_per_class, random_state=seed)
+    return Bunch(data=X, target=y, target_names=ACTIVITY_CLASSES, DESCR=_ACTIVITIES_DESCR)
+
+
+_ACTIVITY_SEEDS = {"accelerometer": 0, "gyroscope": 1}
+_ACTIVITIES_DESCR = "Human activities seen by a simulated body-worn sensor; see load_activities."
+
+
 def _load_source(source):
     """Features and labels of one data source of :data:`SOURCES`."""
     if source in MFEAT_VIEWS:
@@ -149,6 +202,9 @@ def _load_source(source):
     if source.startswith("shapes-"):
         data = load_shapes(source[len("shapes-") :])
         return data.data, data.target
+    if source.startswith("activities-"):
+        data = load_activities(source[len("activities-") :])
+        return data.data, data.target
     if source == "digits":
         from sklearn.datasets import load_digits
 
@@ -158,14 +214,16 @@ def _load_source(source):
 
 
 #: The data sources :func:`load_unpaired` takes for either side: the six mfeat
-#: views, the spoken digits, scikit-learn's 8x8 digit images, and the two
-#: views of the generated shapes.
+#: views, the spoken digits, scikit-learn's 8x8 digit images, the two
+#: views of the generated shapes and the two sensors of the generated activities.
 SOURCES = {
     **{view: f"UCI mfeat view {view!r} (handwritten digits)" for view in MFEAT_VIEWS},
     "speech": "spoken digits, synthetic speech (load_spoken_digits)",
     "digits": "scikit-learn's 8x8 digit images (sklearn.datasets.load_digits)",
     "shapes-image": "geometric shapes, 24x24 raster images (load_shapes)",
     "shapes-contour": "geometric shapes, boundary signatures (load_shapes)",
+    "activities-accelerometer": "human activities, simulated accelerometer (load_activities)",
+    "activities-gyroscope": "human activities, simulated gyroscope (load_activities)",
 }
 
 

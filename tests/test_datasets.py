@@ -123,3 +123,39 @@ def test_shapes_are_a_source_of_load_unpaired():
     data = load_unpaired("shapes-contour", "shapes-image", labels_per_class=5, random_state=0)
     assert data.X_teacher.shape[1] == 32 and data.X_student.shape[1] == 576
     assert int((data.y_student != -1).sum()) == 50 and data.X_student_paired is None
+
+
+def test_activities_are_deterministic_and_unpaired():
+    from skcmkd.datasets import ACTIVITY_CLASSES, load_activities
+
+    first = load_activities("accelerometer", n_per_class=4)
+    again = load_activities("accelerometer", n_per_class=4)
+    assert np.array_equal(first.data, again.data) and np.array_equal(first.target, again.target)
+    assert first.data.shape == (40, 54) and first.data.dtype == np.float32
+    assert np.array_equal(np.bincount(first.target), np.full(len(ACTIVITY_CLASSES), 4))
+    gyroscope = load_activities("gyroscope", n_per_class=4)
+    assert gyroscope.data.shape == (40, 36) and np.isfinite(gyroscope.data).all()
+    with pytest.raises(ValueError, match="modality"):
+        load_activities("magnetometer")
+
+
+def test_accelerometer_sees_gravity_and_the_gyroscope_does_not():
+    from skcmkd._activities import _accelerometer, _gyroscope
+
+    # at rest the accelerometer reads 1 g; the posture turns it between the axes
+    standing = _accelerometer("standing", np.random.default_rng(0))
+    lying = _accelerometer("lying", np.random.default_rng(0))
+    assert abs(np.linalg.norm(standing[:3]) - 1) < 0.1 and standing[2] > 0.9
+    assert lying[2] < 0.5
+    # the gyroscope sees motion, not posture: sitting and lying read alike, walking differs
+    rest = [_gyroscope(a, np.random.default_rng(0))[:3] for a in ("sitting", "lying")]
+    walking = _gyroscope("walking", np.random.default_rng(0))[:3]
+    assert np.abs(rest[0] - rest[1]).max() < 0.5 < np.abs(walking - rest[0]).max()
+
+
+def test_activities_are_a_source_of_load_unpaired():
+    data = load_unpaired(
+        "activities-gyroscope", "activities-accelerometer", labels_per_class=5, random_state=0
+    )
+    assert data.X_teacher.shape[1] == 36 and data.X_student.shape[1] == 54
+    assert int((data.y_student != -1).sum()) == 50 and data.X_student_paired is None
