@@ -68,7 +68,6 @@ def _rotation(roll, pitch, yaw):
 def _motion(activity, rng):
     """Angles (3, WINDOW) and world-frame acceleration (3, WINDOW) of one instance."""
     f, pitch0, roll0, a_pitch, a_roll, a_yaw, a_up, a_fwd, a_side, impact = _MOTION[activity]
-    t = np.arange(WINDOW) / RATE
     scale = rng.lognormal(0, 0.15)  # the subject's vigour
     f = f * rng.normal(1, 0.08)
     # the gait phase drifts a little: a random walk of the frequency
