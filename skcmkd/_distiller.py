@@ -20,6 +20,7 @@ from sklearn.utils.validation import check_is_fitted, column_or_1d
 from skorch import NeuralNet
 from skorch.callbacks import ProgressBar
 
+from . import assumptions
 from ._compat import Interval, StrOptions, _fit_context, validate_data
 from ._criterion import check_terms
 from ._inputs import (
@@ -43,7 +44,13 @@ from ._teacher import (
     widen_target,
 )
 from .alignment import SOLVERS, class_priors
-from .assumptions import check_clusters, relation_agreement_codes, relations_from_agreement
+from .assumptions import (
+    HoldoutCheck,
+    check_clusters,
+    compare_on_holdout,
+    relation_agreement_codes,
+    relations_from_agreement,
+)
 from .exceptions import InconsistentVersionWarning, NonFiniteLossError, UnseenClassesWarning
 from .terms import FeatureAlignment, LabelAlignment, NeighborConsistency
 from .unseen import UnseenNaming, name_unseen_classes
@@ -653,6 +660,14 @@ class CrossModalDistiller(
         with torch_seed(self.random_state) as seed:
             terms, trust, relations, checks = self._weigh_terms(X_scaled, codes, classes, seed)
             unseen = self._unseen_codes(classes, codes)
+            checks["holdout"] = None
+            if self.unlabeled_trust == "auto" and terms:
+                holdout = self._check_holdout(
+                    X_scaled, codes, classes, unseen, terms, relations, seed
+                )
+                checks["holdout"] = holdout.to_dict()
+                if not holdout.keep:
+                    terms, trust, relations = [], 0.0, None
             checks["unseen"] = None
             if unseen.size and self.unseen_classes != "ignore" and (codes == -1).any():
                 naming, codes = self._name_unseen(X_scaled, codes, classes, unseen, terms, seed)
@@ -667,6 +682,8 @@ class CrossModalDistiller(
                         UnseenClassesWarning,
                         stacklevel=3,
                     )
+            if self.verbose:
+                _print_checks(checks, trust)
             net, prior_ratio = self._train(X_scaled, codes, classes, terms, relations, seed)
         self.classes_ = classes
         self.scaler_ = scaler
@@ -725,6 +742,31 @@ class CrossModalDistiller(
         net.fit(StudentRows(X_scaled, codes, neighbors, seed=seed), None)
         _check_finite_weights(net.module_)
         return net, prior_ratio
+
+    def _check_holdout(self, X_scaled, codes, classes, unseen, terms, relations, seed):
+        """Compare the aligned and the plain student on held-out labelled rows (safe fall-back)."""
+        if unseen.size:
+            return HoldoutCheck.not_measured(
+                f"the teacher's classes {classes[unseen].tolist()} have no labelled row: "
+                "held-out labels cannot measure what the alignment gives them, and only it "
+                "can predict them; the alignment stays as the cluster check set it"
+            )
+
+        def fit_predict(train_codes, aligned):
+            with torch.random.fork_rng(devices=[]):  # the final training draws as without this
+                net, _ = self._train(
+                    X_scaled,
+                    train_codes,
+                    classes,
+                    terms if aligned else [],
+                    relations if aligned else None,
+                    seed,
+                )
+                logits, _ = net.forward(X_scaled, training=False)
+            return np.argmax(logits.numpy(), axis=1)
+
+        margin = assumptions.HOLDOUT_MARGIN  # read here: benchmarks/safety.py sets it to -inf
+        return compare_on_holdout(codes, fit_predict, margin=margin, random_state=seed)
 
     # -- unseen classes -------------------------------------------------------
 
@@ -941,6 +983,20 @@ def _progress_bar(wanted):
             "verbose=1 for skorch's per-epoch table."
         ) from error
     return [ProgressBar()]
+
+
+def _print_checks(checks, trust):
+    """The decisions of the checks, one line each (``verbose``)."""
+    clusters, holdout = checks["clusters"], checks["holdout"]
+    if clusters is not None and clusters["checked"]:
+        print(
+            f"cluster check: linear {clusters['linear_accuracy']:.3f}, graph "
+            f"{clusters['graph_accuracy']:.3f}, skill {clusters['skill']:.2f} +- "
+            f"{clusters['skill_sd']:.2f}: trust {clusters['trust']:.2f}"
+        )
+    if holdout is not None:
+        print(f"held-out check: {holdout['reason']}")
+    print(f"unlabeled_trust_ = {trust:.2f}")
 
 
 def _check_finite_weights(module):

@@ -31,7 +31,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 from scipy.stats import spearmanr
 from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import RepeatedKFold, RepeatedStratifiedKFold
+from sklearn.model_selection import KFold, RepeatedKFold, RepeatedStratifiedKFold, StratifiedKFold
 from sklearn.semi_supervised import LabelSpreading
 from sklearn.utils import check_random_state
 
@@ -40,7 +40,9 @@ from .alignment import class_means
 
 __all__ = [
     "ClusterCheck",
+    "HoldoutCheck",
     "check_clusters",
+    "compare_on_holdout",
     "relation_agreement",
     "relation_agreement_codes",
     "relations_from_agreement",
@@ -56,6 +58,14 @@ CLUSTER_RAMP = (0.5, 0.9)
 #: at or below the first Spearman correlation and all of it at or above the
 #: second (set once, not tuned; docs/design.md).
 RELATION_RAMP = (0.2, 0.6)
+#: ``unlabeled_trust="auto"``: once the cluster check lets the alignment on,
+#: a student trained with it must also predict held-out labelled rows at
+#: least this much better (accuracy, a fraction) than the same net trained
+#: without it on the same folds, or the fit falls back to the student alone.
+#: Chosen leaving one data family out at a time (docs/safety.md).
+HOLDOUT_MARGIN = 0.0
+#: Folds of that comparison: each labelled row is held out once.
+HOLDOUT_FOLDS = 3
 
 
 def _ramp(value, low, high):
@@ -311,3 +321,141 @@ def equidistant_shift(means, keep):
     simplex = vertices @ (u @ vt)
     scale = np.sqrt(_pair_distances(centred).mean() / _pair_distances(simplex).mean())
     return (1.0 - keep) * (centre + scale * simplex - means)
+
+
+@dataclass(frozen=True)
+class HoldoutCheck:
+    """What :func:`compare_on_holdout` measured: is the aligned student better on held-out rows?
+
+    Attributes
+    ----------
+    aligned_accuracy, plain_accuracy : float
+        Accuracy on the held-out labelled rows of the students trained with
+        and without the terms that use the unlabelled rows, each fold's
+        students trained on the other folds' labels (the held-out rows stay
+        in, unlabelled).
+    gain : float
+        ``aligned_accuracy - plain_accuracy``.
+    gain_se : float
+        Standard error of ``gain`` (of the mean of the paired row-by-row
+        differences).
+    n_rows : int
+        Held-out labelled rows compared (every labelled row once).
+    keep : bool
+        Whether the alignment stays on: ``gain >= margin``, or ``True`` where
+        nothing was measured.
+    measured : bool
+        ``False`` where the comparison could not be made (see ``reason``).
+    reason : str
+        The decision in words.
+    """
+
+    aligned_accuracy: float
+    plain_accuracy: float
+    gain: float
+    gain_se: float
+    n_rows: int
+    keep: bool
+    measured: bool
+    reason: str
+
+    def to_dict(self):
+        """The check as a plain ``dict``."""
+        return asdict(self)
+
+    @classmethod
+    def not_measured(cls, reason):
+        """The check where no comparison was made: the alignment stays as the cluster check set it."""
+        return cls(np.nan, np.nan, np.nan, np.nan, 0, True, False, reason)
+
+
+def compare_on_holdout(
+    codes, fit_predict, *, n_splits=HOLDOUT_FOLDS, margin=HOLDOUT_MARGIN, random_state=0
+):
+    """Keep the alignment only if it predicts held-out labelled rows at least as well.
+
+    The labelled rows are split into ``n_splits`` folds (stratified where
+    every class has that many labelled rows). For each fold, two students
+    are trained with that fold's labels hidden (its rows stay in as
+    unlabelled rows): one with the alignment terms, one without; both
+    predict the fold. The alignment stays on if the first is right on at
+    least ``margin`` more of the held-out rows than the second. This is the
+    safe semi-supervised learning recipe (compare with the supervised
+    learner on held-out labels, fall back to it unless the unlabelled data
+    helped; Li and Zhou, "Towards making unlabeled data never hurt", 2015)
+    made concrete: the decision rests on the very model it would ship, not
+    on a proxy of its assumptions.
+
+    Parameters
+    ----------
+    codes : ndarray of shape (n_samples,)
+        Class codes, ``-1`` for unlabelled rows.
+    fit_predict : callable
+        ``fit_predict(train_codes, aligned)`` trains a student on
+        ``train_codes`` (``codes`` with the fold's rows set to ``-1``), with
+        the alignment terms if ``aligned`` is true, and returns its
+        predicted codes for all rows.
+    n_splits : int, default=HOLDOUT_FOLDS
+    margin : float, default=HOLDOUT_MARGIN
+        Accuracy (a fraction) the aligned students must gain over the plain
+        ones on the held-out rows.
+    random_state : int, RandomState instance or None, default=0
+        Seeds the folds.
+
+    Returns
+    -------
+    check : HoldoutCheck
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skcmkd.assumptions import compare_on_holdout
+    >>> codes = np.r_[np.repeat([0, 1], 6), np.full(20, -1)]
+    >>> truth = np.r_[np.repeat([0, 1], 6), np.zeros(20, int)]
+    >>> def fit_predict(train_codes, aligned):  # the aligned student is always right
+    ...     return truth if aligned else 1 - truth
+    >>> compare_on_holdout(codes, fit_predict).keep
+    True
+    """
+    codes = np.asarray(codes)
+    labelled = np.flatnonzero(codes >= 0)
+    present, counts = np.unique(codes[labelled], return_counts=True)
+    if len(present) < 2 or len(labelled) < 2 * n_splits:
+        return HoldoutCheck.not_measured(
+            f"{len(labelled)} labelled rows in {len(present)} classes are too few to hold "
+            f"out ({2 * n_splits} rows in two classes at least): the alignment stays as the "
+            "cluster check set it"
+        )
+    splitter = StratifiedKFold if counts.min() >= n_splits else KFold
+    folds = splitter(
+        n_splits=n_splits,
+        shuffle=True,
+        random_state=check_random_state(random_state).randint(2**31),
+    )
+    aligned_right, plain_right = np.zeros(len(labelled)), np.zeros(len(labelled))
+    for _, held in folds.split(labelled, codes[labelled]):
+        train_codes = codes.copy()
+        train_codes[labelled[held]] = -1
+        truth = codes[labelled[held]]
+        aligned_right[held] = fit_predict(train_codes, True)[labelled[held]] == truth
+        plain_right[held] = fit_predict(train_codes, False)[labelled[held]] == truth
+    differences = aligned_right - plain_right
+    gain = float(differences.mean())
+    gain_se = float(differences.std(ddof=1) / np.sqrt(len(differences)))
+    keep = gain >= margin
+    verdict = "stays on" if keep else "is turned off (the student trains alone)"
+    reason = (
+        f"on {len(labelled)} held-out labelled rows the aligned student scored "
+        f"{aligned_right.mean():.3f}, the plain one {plain_right.mean():.3f} (gain {gain:+.3f} "
+        f"+- {gain_se:.3f}, margin {margin:+.3f}): the alignment {verdict}"
+    )
+    return HoldoutCheck(
+        aligned_accuracy=float(aligned_right.mean()),
+        plain_accuracy=float(plain_right.mean()),
+        gain=gain,
+        gain_se=gain_se,
+        n_rows=len(labelled),
+        keep=keep,
+        measured=True,
+        reason=reason,
+    )

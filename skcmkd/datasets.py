@@ -72,15 +72,23 @@ def _read_view(view):
     return _read_table("mfeat", f"mfeat-{view}.csv.gz")
 
 
-def load_spoken_digits():
+def load_spoken_digits(variant="mel"):
     """Load the bundled spoken-digits data set (synthetic speech features).
+
+    Parameters
+    ----------
+    variant : {"mel", "mfcc"}, default="mel"
+        ``"mel"``: the benchmark's set, 120 log-mel features. ``"mfcc"``: the
+        same ten words made differently (other voices, no room, other noise
+        levels, 65 cepstral features), as another team's speech data would be;
+        ``skcmkd/data/spoken_digits/README.md`` gives both recipes.
 
     Returns
     -------
     data : :class:`~sklearn.utils.Bunch`
-        ``data``: float64 array of shape ``(2000, 120)``, the log-mel
-        features; ``target``: the spoken digit ``0..9`` (int64, 200 each);
-        ``DESCR``: how the data were made.
+        ``data``: float64 array of shape ``(2000, 120)`` (``(2000, 65)`` for
+        ``"mfcc"``); ``target``: the spoken digit ``0..9`` (int64, 200
+        each); ``DESCR``: how the data were made.
 
     Examples
     --------
@@ -88,8 +96,13 @@ def load_spoken_digits():
     >>> data = load_spoken_digits()
     >>> data.data.shape, data.target.shape
     ((2000, 120), (2000,))
+    >>> load_spoken_digits("mfcc").data.shape
+    (2000, 65)
     """
-    table = _read_table("spoken_digits", "spoken-digits.csv.gz")
+    files = {"mel": "spoken-digits.csv.gz", "mfcc": "spoken-digits-mfcc.csv.gz"}
+    if variant not in files:
+        raise ValueError(f"variant must be one of {sorted(files)}, got {variant!r}.")
+    table = _read_table("spoken_digits", files[variant])
     return Bunch(
         data=table[:, :-1].copy(), target=table[:, -1].astype(np.int64), DESCR=_SPOKEN_DESCR
     )
@@ -196,8 +209,8 @@ def _load_source(source):
     if source in MFEAT_VIEWS:
         data = load_mfeat(source)
         return data.views[source], data.target
-    if source == "speech":
-        data = load_spoken_digits()
+    if source in ("speech", "speech-mfcc"):
+        data = load_spoken_digits("mel" if source == "speech" else "mfcc")
         return data.data, data.target
     if source.startswith("shapes-"):
         data = load_shapes(source[len("shapes-") :])
@@ -219,6 +232,7 @@ def _load_source(source):
 SOURCES = {
     **{view: f"UCI mfeat view {view!r} (handwritten digits)" for view in MFEAT_VIEWS},
     "speech": "spoken digits, synthetic speech (load_spoken_digits)",
+    "speech-mfcc": "spoken digits made differently, cepstral features (load_spoken_digits)",
     "digits": "scikit-learn's 8x8 digit images (sklearn.datasets.load_digits)",
     "shapes-image": "geometric shapes, 24x24 raster images (load_shapes)",
     "shapes-contour": "geometric shapes, boundary signatures (load_shapes)",

@@ -675,6 +675,7 @@ def _estimator_from(document, arrays):
     else:  # format 2 and 3 saves: made before unseen classes were named
         model.unseen_classes_ = model.classes_[:0]
         fitted["checks_"].setdefault("unseen", None)
+    fitted["checks_"].setdefault("holdout", None)  # saves made before the held-out check
     model.scaler_ = _scaler_from_arrays(arrays, "scaler")
     model.n_features_in_ = fitted["n_features_in"]
     for name in _FITTED_PLAIN:
