@@ -123,13 +123,20 @@ class CrossModalDistiller(
         prediction, on every row. Multiplied by ``unlabeled_trust_``. Off
         by default; ``docs/design.md`` gives the forms measured and why.
     unlabeled_trust : "auto" or float in [0, 1], default="auto"
-        Factor on the three alignment weights. ``"auto"`` measures, before
-        training, whether the labelled rows' classes spread along the
-        input-space neighbour graph about as well as a linear model predicts
-        them (:func:`skcmkd.assumptions.check_clusters`); where they do not
-        (neighbours share a voice, a sensor, a noise level rather than a
-        class), the factor falls to 0 and the student trains as alone. ``1``
-        trusts the unlabelled rows without checking.
+        Factor on the three alignment weights. ``"auto"`` checks twice.
+        First, before training, whether the labelled rows' classes spread
+        along the input-space neighbour graph about as well as a linear model
+        predicts them (:func:`skcmkd.assumptions.check_clusters`); where they
+        do not (neighbours share a voice, a sensor, a noise level rather than
+        a class), the factor falls to 0 and the student trains as alone.
+        Where they do, the aligned student must also prove itself: on 3
+        folds of the labelled rows, students trained with and without the
+        alignment predict the held-out labels
+        (:func:`skcmkd.assumptions.compare_on_holdout`), and unless the
+        aligned ones do at least as well
+        (:data:`skcmkd.assumptions.HOLDOUT_MARGIN`) the factor is 0. That
+        second check costs 6 more trainings where it runs. ``1`` trusts the
+        unlabelled rows without checking; ``checks_`` records both checks.
     teacher_relations : "auto" or float in [0, 1], default=1.0
         How much of the teacher's arrangement of its classes (which lie
         close, which far) the student is aligned to; the rest is evened out
@@ -205,7 +212,8 @@ class CrossModalDistiller(
     device : str, default="cpu"
         Torch device of the student net.
     verbose : int, default=0
-        ``1`` prints skorch's per-epoch table with the loss terms.
+        ``1`` prints what the checks of ``unlabeled_trust="auto"`` decided,
+        then skorch's per-epoch table with the loss terms.
     progress_bar : bool, default=False
         Show a progress bar over the batches of each epoch (skorch's
         ``ProgressBar``; needs ``tqdm``, the ``progress`` extra).
@@ -271,7 +279,10 @@ class CrossModalDistiller(
     checks_ : dict
         What was measured before training: ``"clusters"`` (a
         :class:`~skcmkd.assumptions.ClusterCheck` as a dict, or ``None`` if
-        not run), ``"relation_agreement"`` (a float; ``None`` without
+        not run), ``"holdout"`` (a :class:`~skcmkd.assumptions.HoldoutCheck`
+        as a dict: the aligned and the plain student on held-out labelled
+        rows, and whether the alignment stayed; ``None`` if not run),
+        ``"relation_agreement"`` (a float; ``None`` without
         feature or label alignment, or with fewer than three labelled
         classes) and ``"unseen"`` (a :class:`~skcmkd.unseen.UnseenNaming` as
         a dict: were the unseen classes named, on what evidence; ``None``

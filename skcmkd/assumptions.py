@@ -62,8 +62,9 @@ RELATION_RAMP = (0.2, 0.6)
 #: a student trained with it must also predict held-out labelled rows at
 #: least this much better (accuracy, a fraction) than the same net trained
 #: without it on the same folds, or the fit falls back to the student alone.
-#: Chosen leaving one data family out at a time (docs/safety.md).
-HOLDOUT_MARGIN = 0.0
+#: Chosen among -4 ... +4 points on probe seeds, leaving one data family out
+#: at a time; on seeds 0-4 it leaks on 3% of the splits (docs/safety.md).
+HOLDOUT_MARGIN = 0.04
 #: Folds of that comparison: each labelled row is held out once.
 HOLDOUT_FOLDS = 3
 

@@ -39,6 +39,7 @@ from .model_selection import LabeledStratifiedKFold
 __all__ = [
     "BoundReport",
     "ContributionReport",
+    "alignment_decision",
     "diagnose",
     "teacher_contribution",
     "plot_embeddings",
@@ -77,6 +78,13 @@ class BoundReport:
         different classes (the 0-1 form of label alignment in the bound).
     n_teacher, n_student : int
         Rows used on each side.
+    unlabeled_trust : float
+        The distiller's ``unlabeled_trust_``: the factor its fit put on the
+        alignment terms (0: the student trained alone).
+    decision : str
+        Why, in words: what the cluster check and the held-out check of
+        ``unlabeled_trust="auto"`` measured (``checks_``), or that the trust
+        was given.
     """
 
     teacher_error: float
@@ -87,6 +95,8 @@ class BoundReport:
     label_disagreement: float
     n_teacher: int
     n_student: int
+    unlabeled_trust: float = 1.0
+    decision: str = ""
 
     _ROWS = (
         ("teacher_error", "teacher error (held-out teacher rows)"),
@@ -106,6 +116,7 @@ class BoundReport:
         lines = [f"{'quantity':<{width}}  value", f"{'-' * width}  -----"]
         lines += [f"{label:<{width}}  {getattr(self, key):.3f}" for key, label in self._ROWS]
         lines.append(f"({self.n_teacher} teacher rows, {self.n_student} student rows)")
+        lines.append(f"alignment: unlabeled_trust_ = {self.unlabeled_trust:.2f}; {self.decision}")
         return "\n".join(lines)
 
 
@@ -187,7 +198,38 @@ def diagnose(
         label_disagreement=float(np.mean(student_pred != head_pred)),
         n_teacher=min(len(z_teacher), max_rows),
         n_student=min(len(z_student), max_rows),
+        unlabeled_trust=float(distiller.unlabeled_trust_),
+        decision=alignment_decision(distiller),
     )
+
+
+def alignment_decision(distiller):
+    """What set a fitted distiller's ``unlabeled_trust_``, in one sentence.
+
+    Parameters
+    ----------
+    distiller : CrossModalDistiller
+        Fitted.
+
+    Returns
+    -------
+    decision : str
+    """
+    check_is_fitted(distiller)
+    if distiller.unlabeled_trust != "auto":
+        return f"given (unlabeled_trust={distiller.unlabeled_trust}), nothing checked"
+    clusters, holdout = distiller.checks_["clusters"], distiller.checks_.get("holdout")
+    if clusters is None:
+        return "nothing to align (no unlabelled rows, or every alignment weight is 0)"
+    said = (
+        f"cluster check: graph {clusters['graph_accuracy']:.3f} vs linear "
+        f"{clusters['linear_accuracy']:.3f}, trust {clusters['trust']:.2f}"
+        if clusters["checked"]
+        else "cluster check: too few labels to measure, trust 1"
+    )
+    if holdout is None:
+        return said + ("; the alignment stays off" if clusters["trust"] == 0 else "")
+    return f"{said}; held-out check: {holdout['reason']}"
 
 
 # -- does the teacher carry anything? ------------------------------------------------
@@ -265,7 +307,13 @@ def teacher_contribution(
     adds over the noise teacher; over no teacher it also adds the prior of
     any clustered target.
 
-    Costs four fits per fold (twenty with the default five folds).
+    Costs four fits per fold (twenty with the default five folds). With
+    ``unlabeled_trust="auto"`` each fit runs its checks, and where the
+    alignment passes the cluster check its held-out check adds six
+    trainings; it may also turn the alignment off for one teacher and not
+    another, which is part of what the defaults do with each. To ask what
+    each teacher gives when used, pass a distiller with
+    ``unlabeled_trust=1.0``.
 
     Parameters
     ----------
