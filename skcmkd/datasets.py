@@ -143,11 +143,8 @@ def load_shapes(modality, *, n_per_class=200, random_state=None):
     >>> data.data.shape, data.target_names[:3]
     ((30, 32), ('circle', 'ellipse', 'triangle'))
     """
-    if modality not in _SHAPE_SEEDS:
-        raise ValueError(f"modality must be one of {sorted(_SHAPE_SEEDS)}, got {modality!r}.")
-    seed = _SHAPE_SEEDS[modality] if random_state is None else random_state
-    X, y = make_shapes(modality, n_per_class=n_per_class, random_state=seed)
-    return Bunch(data=X, target=y, target_names=SHAPE_CLASSES, DESCR=_SHAPES_DESCR)
+    return _generated(make_shapes, _SHAPE_SEEDS, modality, n_per_class, random_state,
+                      names=SHAPE_CLASSES, descr=_SHAPES_DESCR)  # fmt: skip
 
 
 _SHAPE_SEEDS = {"image": 0, "contour": 1}
@@ -193,15 +190,25 @@ def load_activities(modality, *, n_per_class=200, random_state=None):
     >>> data.data.shape, data.target_names[:3]
     ((30, 36), ('sitting', 'standing', 'lying'))
     """
-    if modality not in _ACTIVITY_SEEDS:
-        raise ValueError(f"modality must be one of {sorted(_ACTIVITY_SEEDS)}, got {modality!r}.")
-    seed = _ACTIVITY_SEEDS[modality] if random_state is None else random_state
-    X, y = make_activities(modality, n_per_class=n_per_class, random_state=seed)
-    return Bunch(data=X, target=y, target_names=ACTIVITY_CLASSES, DESCR=_ACTIVITIES_DESCR)
+    return _generated(make_activities, _ACTIVITY_SEEDS, modality, n_per_class, random_state,
+                      names=ACTIVITY_CLASSES, descr=_ACTIVITIES_DESCR)  # fmt: skip
 
 
 _ACTIVITY_SEEDS = {"accelerometer": 0, "gyroscope": 1}
 _ACTIVITIES_DESCR = "Human activities seen by a simulated body-worn sensor; see load_activities."
+
+
+def _generated(make, seeds, modality, n_per_class, random_state, *, names, descr):
+    """One modality of a generated family; ``seeds`` gives each modality's default seed."""
+    if modality not in seeds:
+        raise ValueError(f"modality must be one of {sorted(seeds)}, got {modality!r}.")
+    seed = seeds[modality] if random_state is None else random_state
+    X, y = make(modality, n_per_class=n_per_class, random_state=seed)
+    return Bunch(data=X, target=y, target_names=names, DESCR=descr)
+
+
+#: The generated families, by the prefix of their sources ("shapes-image"...).
+_GENERATED = {"shapes": load_shapes, "activities": load_activities}
 
 
 def _load_source(source):
@@ -212,11 +219,9 @@ def _load_source(source):
     if source in ("speech", "speech-mfcc"):
         data = load_spoken_digits("mel" if source == "speech" else "mfcc")
         return data.data, data.target
-    if source.startswith("shapes-"):
-        data = load_shapes(source[len("shapes-") :])
-        return data.data, data.target
-    if source.startswith("activities-"):
-        data = load_activities(source[len("activities-") :])
+    family, _, modality = source.partition("-")
+    if family in _GENERATED and modality:
+        data = _GENERATED[family](modality)
         return data.data, data.target
     if source == "digits":
         from sklearn.datasets import load_digits
