@@ -52,6 +52,7 @@ from .assumptions import (
     relations_from_agreement,
 )
 from .exceptions import InconsistentVersionWarning, NonFiniteLossError, UnseenClassesWarning
+from .fallback import fit_linear_fallback
 from .terms import FeatureAlignment, LabelAlignment, NeighborConsistency
 from .unseen import UnseenNaming, name_unseen_classes
 
@@ -91,7 +92,9 @@ class CrossModalDistiller(
     Every term that draws on the unlabelled rows is spent in proportion to
     their share and to ``unlabeled_trust_``, which the default measures
     before training from the labelled rows (do input-space neighbours share
-    a class?). Where they do not, the student trains as it would alone.
+    a class?), and confirms on held-out labelled rows. Where the alignment is
+    off, the student trains as it would alone and predicts together with a
+    logistic regression on the labelled rows (``fallback``).
 
     Parameters
     ----------
@@ -242,6 +245,17 @@ class CrossModalDistiller(
         as ``"ignore"`` does. ``"name"`` always names them; ``"ignore"``
         never (the student then predicts them only where the teacher's head
         does). ``checks_["unseen"]`` records the evidence.
+    fallback : {"linear", "student"}, default="linear"
+        What predicts where the final student trains without any alignment
+        term (the checks turned it off, or nothing is aligned) and every
+        class has a labelled row. ``"linear"`` adds to the net's logits
+        those of a logistic regression fitted on the labelled rows (the
+        product of the two models' class probabilities), in the feature
+        scaling its cross-validation prefers (:mod:`skcmkd.fallback`): with
+        few labels that beats both the net alone and the logistic regression
+        on average (``docs/fallback.md``). ``"student"``: the net alone.
+        ``checks_["fallback"]`` records the decision; :meth:`transform` and
+        :meth:`forward` always give the net's own output.
     random_state : int, RandomState instance or None, default=None
         Seeds weight initialisation, shuffling, teacher batches and the
         checks of ``"auto"`` parameters (and, by default, the teacher that
@@ -286,7 +300,15 @@ class CrossModalDistiller(
         feature or label alignment, or with fewer than three labelled
         classes) and ``"unseen"`` (a :class:`~skcmkd.unseen.UnseenNaming` as
         a dict: were the unseen classes named, on what evidence; ``None``
-        without unseen classes or with ``unseen_classes="ignore"``).
+        without unseen classes or with ``unseen_classes="ignore"``) and
+        ``"fallback"`` (a :class:`~skcmkd.fallback.FallbackChoice` as a dict:
+        is the linear model combined, in which scaling, on what
+        cross-validated accuracy; ``None`` where alignment is used or with
+        ``fallback="student"``).
+    fallback_ : LinearFallback or None
+        The logistic regression whose logits :meth:`predict_proba` and
+        :meth:`predict` add to the net's (:mod:`skcmkd.fallback`); ``None``
+        where the net predicts alone.
     prior_ratio_ : list of float or None
         :math:`\pi_S / \pi_T` per class with ``prior_correction=True``;
         ``None`` otherwise.
@@ -365,6 +387,7 @@ class CrossModalDistiller(
         "progress_bar": ["boolean"],
         "terms": [list, None],
         "unseen_classes": [StrOptions({"auto", "name", "ignore"})],
+        "fallback": [StrOptions({"linear", "student"})],
         "random_state": ["random_state"],
     }
 
@@ -398,6 +421,7 @@ class CrossModalDistiller(
         progress_bar=False,
         terms=None,
         unseen_classes="auto",
+        fallback="linear",
         random_state=None,
         **kwargs,
     ):
@@ -428,6 +452,7 @@ class CrossModalDistiller(
         self.progress_bar = progress_bar
         self.terms = terms
         self.unseen_classes = unseen_classes
+        self.fallback = fallback
         self.random_state = random_state
         for key, value in kwargs.items():
             setattr(self, key, value)
@@ -693,6 +718,12 @@ class CrossModalDistiller(
                         UnseenClassesWarning,
                         stacklevel=3,
                     )
+            fallback, checks["fallback"] = None, None
+            if self.fallback == "linear" and not terms and not unseen.size:
+                fallback, choice = fit_linear_fallback(
+                    X, codes, len(classes), scaler, random_state=seed
+                )
+                checks["fallback"] = choice.to_dict()
             if self.verbose:
                 _print_checks(checks, trust)
             net, prior_ratio = self._train(X_scaled, codes, classes, terms, relations, seed)
@@ -701,6 +732,7 @@ class CrossModalDistiller(
         self.unlabeled_trust_ = trust
         self.teacher_relations_ = relations
         self.checks_ = checks
+        self.fallback_ = fallback
         self.unseen_classes_ = classes[unseen]
         self.prior_ratio_ = None if prior_ratio is None else prior_ratio.tolist()
         self.net_ = net
@@ -870,7 +902,8 @@ class CrossModalDistiller(
 
         What :meth:`predict_proba` (softmax of the logits), :meth:`predict`
         and :meth:`transform` (the embeddings) are made of; diagnostics use
-        both at once.
+        both at once. These are the net's own: where ``fallback_`` is set,
+        predictions also add the linear model's logits.
 
         Parameters
         ----------
@@ -897,8 +930,19 @@ class CrossModalDistiller(
         with naming_input("X"):
             return validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
 
+    def _logits(self, X):
+        """The logits predictions come from: the net's, plus the linear fall-back's."""
+        logits, _ = self._forward(X)
+        logits = logits.double()
+        if self.fallback_ is not None:
+            logits = logits + torch.from_numpy(self.fallback_.logits(X))
+        return logits
+
     def predict_proba(self, X):
         """Class probabilities of the student.
+
+        Where ``fallback_`` is set, the softmax of the net's logits plus the
+        linear model's (their probabilities multiplied and renormalised).
 
         Parameters
         ----------
@@ -909,8 +953,8 @@ class CrossModalDistiller(
         proba : ndarray of shape (n_samples, n_classes)
             Columns follow ``classes_``.
         """
-        logits, _ = self._forward(self._validate_predict_data(X))
-        return torch.softmax(logits.double(), dim=1).numpy()
+        logits = self._logits(self._validate_predict_data(X))
+        return torch.softmax(logits, dim=1).numpy()
 
     def predict(self, X):
         """Predicted class of each row, from ``classes_``.
@@ -927,8 +971,7 @@ class CrossModalDistiller(
 
     def _predict(self, X):
         """Predicted classes for already validated ``X``."""
-        logits, _ = self._forward(X)
-        return self.classes_[np.argmax(logits.numpy(), axis=1)]
+        return self.classes_[np.argmax(self._logits(X).numpy(), axis=1)]
 
     def score(self, X, y, sample_weight=None):
         """Accuracy on the labelled rows of ``(X, y)``; rows with ``y == -1`` are skipped.
@@ -1008,6 +1051,8 @@ def _print_checks(checks, trust):
     if holdout is not None:
         print(f"held-out check: {holdout['reason']}")
     print(f"unlabeled_trust_ = {trust:.2f}")
+    if checks["fallback"] is not None:
+        print(f"fall-back: {checks['fallback']['reason']}")
 
 
 def _check_finite_weights(module):

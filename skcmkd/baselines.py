@@ -324,7 +324,7 @@ METHODS = _registry(
     Method(
         "alone",
         "student alone (same net, labelled rows)",
-        distilled(neighbor_weight=0.0),
+        distilled(neighbor_weight=0.0, fallback="student"),
         plot=True,
         demo=True,
     ),

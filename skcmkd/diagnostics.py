@@ -216,9 +216,17 @@ def alignment_decision(distiller):
     decision : str
     """
     check_is_fitted(distiller)
-    if distiller.unlabeled_trust != "auto":
-        return f"given (unlabeled_trust={distiller.unlabeled_trust}), nothing checked"
-    clusters, holdout = distiller.checks_["clusters"], distiller.checks_.get("holdout")
+    checks = distiller.checks_
+    said = _trust_decision(distiller.unlabeled_trust, checks["clusters"], checks.get("holdout"))
+    fallback = checks.get("fallback")
+    if fallback is not None and fallback["used"]:
+        said += f"; predictions add a linear model ({fallback['scaling']} features)"
+    return said
+
+
+def _trust_decision(unlabeled_trust, clusters, holdout):
+    if unlabeled_trust != "auto":
+        return f"given (unlabeled_trust={unlabeled_trust}), nothing checked"
     if clusters is None:
         return "nothing to align (no unlabelled rows, or every alignment weight is 0)"
     said = (

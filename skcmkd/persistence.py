@@ -71,19 +71,23 @@ from ._inputs import cuda_missing, input_scaler
 from ._net import student_net
 from ._teacher import TEACHER_KINDS, MLPEncoding, Teacher, UserEncoding
 from .exceptions import InconsistentVersionWarning
+from .fallback import LinearFallback
 from .modules import MLPEncoder
 
 __all__ = ["save_model", "load_model"]
 
+#: 4: a save may hold the linear fall-back (``fallback_``; an older skcmkd
+#: would drop it and predict differently, so it refuses the format).
 #: 3: estimator.json records the size and SHA-256 of every other file; a save
 #: replaces its directory in one rename. 2: skcmkd 0.2 (the teacher's settings
 #: left the estimator; the student MLP gained a layer norm), still loaded,
 #: unchecked. Format 1 files load with skcmkd 0.1.
-FORMAT = 3
-_READABLE = (2, 3)
+FORMAT = 4
+_READABLE = (2, 3, 4)
 
 #: Every file a save may hold: a directory holding anything else is not replaced.
 _SAVE_FILES = ("estimator.json", "arrays.npz", "history.json", "student.safetensors", "student.pt")
+_FALLBACK_ARRAYS = ("divisor", "offset", "scale", "coef", "intercept")
 _FIX = "save the model again, or restore the directory from a backup"
 
 
@@ -632,6 +636,11 @@ def save_model(model, path):
     _labels_to_arrays(model.classes_, "classes", arrays, fitted)
     _labels_to_arrays(model.unseen_classes_, "unseen_classes", arrays, fitted)
     _scaler_to_arrays(model.scaler_, "scaler", arrays)
+    fitted["fallback_scaling"] = None
+    if model.fallback_ is not None:
+        fitted["fallback_scaling"] = model.fallback_.scaling
+        for name, values in model.fallback_.to_arrays().items():
+            arrays[f"fallback.{name}"] = values
     fitted["n_features_in"] = model.n_features_in_
     if hasattr(model, "feature_names_in_"):
         fitted["feature_names_in"] = [str(name) for name in model.feature_names_in_]
@@ -676,6 +685,11 @@ def _estimator_from(document, arrays):
         model.unseen_classes_ = model.classes_[:0]
         fitted["checks_"].setdefault("unseen", None)
     fitted["checks_"].setdefault("holdout", None)  # saves made before the held-out check
+    fitted["checks_"].setdefault("fallback", None)  # and before the linear fall-back
+    model.fallback_ = None
+    if fitted.get("fallback_scaling") is not None:
+        fields = {name: arrays[f"fallback.{name}"] for name in _FALLBACK_ARRAYS}
+        model.fallback_ = LinearFallback(fitted["fallback_scaling"], **fields)
     model.scaler_ = _scaler_from_arrays(arrays, "scaler")
     model.n_features_in_ = fitted["n_features_in"]
     for name in _FITTED_PLAIN:

@@ -552,7 +552,7 @@ def test_a_damaged_or_missing_description_is_named(fitted, tmp_path):
         load_model(tmp_path)
 
 
-@pytest.mark.parametrize("written", [1, 4])
+@pytest.mark.parametrize("written", [1, 5])
 def test_a_format_this_version_does_not_read_is_named(fitted, tmp_path, written):
     save_model(fitted, tmp_path)
     document = json.loads((tmp_path / "estimator.json").read_text())
