@@ -34,7 +34,7 @@ import torch
 from joblib import Parallel, delayed
 
 import skcmkd.assumptions as assumptions
-from skcmkd.baselines import METHODS, Split, fit_teachers
+from skcmkd.baselines import METHODS, Split, distilled, fit_teachers
 from skcmkd.datasets import load_unpaired
 
 FAMILIES = {
@@ -72,6 +72,7 @@ LEAK_POINTS = 1.0  # a leak: alignment left on and more than this below the safe
 FIELDS = (
     "logreg",
     "alone",
+    "fallback",  # the defaults with the alignment off: the net and the linear fall-back
     "aligned",
     "trust",
     "measured",
@@ -107,6 +108,7 @@ def run_split(case, seed, *, max_epochs=100):
     start = time.perf_counter()
     row["alone"] = METHODS["alone"].run(split).score(data.X_test, data.y_test)
     row["seconds_alone"] = time.perf_counter() - start
+    row["fallback"] = fallback_accuracy(data, split)
     start = time.perf_counter()
     model = METHODS["skcmkd"].run(split)
     row["seconds_defaults"] = time.perf_counter() - start
@@ -121,6 +123,33 @@ def run_split(case, seed, *, max_epochs=100):
         holdout["plain_accuracy"],
     )
     return {"case": case, "seed": seed, **{k: float(row[k]) for k in FIELDS}}
+
+
+def fallback_accuracy(data, split):
+    """Test accuracy of the defaults with the alignment off: net and linear fall-back.
+
+    The defaults train exactly this model wherever the checks turn the
+    alignment off (tests/test_holdout.py, tests/test_fallback.py).
+    """
+    model = distilled(neighbor_weight=0.0)(split)
+    assert model.fallback_ is not None, "the fall-back should predict here"
+    return model.score(data.X_test, data.y_test)
+
+
+def add_fallback(rows, *, max_epochs=100, n_jobs=2):
+    """Fill the ``fallback`` column of rows recorded before it existed (the rest is unchanged)."""
+
+    def one(case, seed):
+        torch.set_num_threads(1)
+        data = load_unpaired(*case, labels_per_class=5, random_state=seed)
+        split = Split(data.X_student, data.y_student, {}, random_state=seed, max_epochs=max_epochs)
+        return fallback_accuracy(data, split)
+
+    missing = [r for r in rows if np.isnan(r["fallback"])]
+    values = Parallel(n_jobs=n_jobs)(delayed(one)(r["case"], r["seed"]) for r in missing)
+    for row, value in zip(missing, values, strict=True):
+        row["fallback"] = float(value)
+    return rows
 
 
 def run(cases, seeds, *, max_epochs=100, n_jobs=2, log=print):
@@ -158,7 +187,7 @@ def keeps(row, margin):
 
 def outcome(row, margin):
     """Accuracy (%) of the defaults under the rule, and its margin over the safe reference."""
-    accuracy = row["aligned"] if keeps(row, margin) else row["alone"]
+    accuracy = row["aligned"] if keeps(row, margin) else row["fallback"]
     reference = max(row["alone"], row["logreg"])
     return 100 * accuracy, 100 * (accuracy - reference)
 
@@ -225,7 +254,7 @@ def summarise(rows):
         s["lofo"][fam] = {"margin": chosen, **(evaluate(held, chosen) or {})}
         s["lofo"][fam]["declared"] = choose_declared(others)
     s["package"] = choose(probe)
-    # the family every rule falls back to: the student alone (margin +inf)
+    # what every rule falls back to: the alignment off (margin +inf)
     s["fallback"] = evaluate(test, np.inf)["per_family"]
     for margin in (*MARGINS, *Z_RULES):
         s["margins"][margin] = {"probe": evaluate(probe, margin), "test": evaluate(test, margin)}
@@ -267,7 +296,7 @@ def _margin(m):
     if m == -np.inf:
         return "-inf (no check: today's rule)"
     if m == np.inf:
-        return "+inf (student alone everywhere)"
+        return "+inf (alignment off everywhere: the fall-back)"
     return f"{100 * m:+.0f} points"
 
 
@@ -284,23 +313,25 @@ def report(rows, seconds, s, *, command):
         "check lets the alignment on, `fit` trains the aligned and the plain student on 3 "
         "folds of the labelled rows and keeps the alignment only if the aligned one "
         "predicts the held-out labelled rows at least *margin* better "
-        "(`skcmkd.assumptions.compare_on_holdout`); otherwise the student trains alone. "
+        "(`skcmkd.assumptions.compare_on_holdout`); otherwise the student trains alone and "
+        "predicts with the linear fall-back (`skcmkd.fallback`: the net's and a logistic "
+        "regression's probabilities multiplied; [its page](fallback.md)). "
         f"Margins chosen on probe seeds {PROBE_SEEDS[0]}-{PROBE_SEEDS[-1]}, judged on seeds "
         f"{TEST_SEEDS[0]}-{TEST_SEEDS[-1]}.",
         "",
         "## Leave one family out",
         "",
         "The margin chosen on the probe seeds of the other families (the best mean safe "
-        "margin, ties to the larger margin), on seeds 0-4 of the family left out. *Student "
-        "alone*: the same family with the alignment off everywhere, the floor any rule "
-        "falls back to. *Declared criterion*: what the criterion written before the first "
+        "margin, ties to the larger margin), on seeds 0-4 of the family left out. *Alignment "
+        "off*: the same family with the alignment off everywhere (the fall-back), the floor "
+        "any rule falls back to. *Declared criterion*: what the criterion written before the first "
         f"run chose (the best mean safe margin among margins leaking at most "
         f"{100 * MAX_LEAK:.0f}% of the probe splits): no finite margin met that on two "
         "probe seeds, so it turned the alignment off everywhere, and it was replaced "
         "(docs/design.md).",
         "",
         "| family left out | margin chosen without it | safe margin | worst split | leak rate "
-        "| student alone | declared criterion |",
+        "| alignment off | declared criterion |",
         "|---|---|---|---|---|---|---|",
     ]
     for fam, v in s["lofo"].items():
@@ -338,9 +369,9 @@ def report(rows, seconds, s, *, command):
         "let on); *held-out gain*: the aligned minus the plain student on the held-out "
         "labelled rows, mean over splits.",
         "",
-        "| family | case | LogisticRegression | student alone | aligned (no check) | "
-        "defaults | safe margin | worst | kept | held-out gain |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| family | case | LogisticRegression | student alone | fall-back | aligned (no check) "
+        "| defaults | safe margin | worst | kept | held-out gain |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for fam in s["families"]:
         for case in FAMILIES[fam]:
@@ -357,6 +388,7 @@ def report(rows, seconds, s, *, command):
             lines.append(
                 f"| {fam} | {name(case)} | {cell([100 * r['logreg'] for r in sub])} | "
                 f"{cell([100 * r['alone'] for r in sub])} | "
+                f"{cell([100 * r['fallback'] for r in sub])} | "
                 f"{cell([100 * r['aligned'] for r in sub])} | "
                 f"{cell([outcome(r, package)[0] for r in sub])} | {np.mean(safe):+.1f} | "
                 f"{min(safe):+.1f} | {sum(keeps(r, package) for r in on)}/{len(on)} | "
@@ -402,7 +434,8 @@ def load_rows(path):
             {
                 "case": (row["teacher"], row["student"]),
                 "seed": int(row["seed"]),
-                **{k: float(row[k]) for k in FIELDS},
+                # rows saved before the fall-back existed: --add-fallback fills it
+                **{k: float(row.get(k) or np.nan) for k in FIELDS},
             }
             for row in csv.DictReader(file)
         ]
@@ -415,12 +448,26 @@ def main(argv=None):
     parser.add_argument("--out", default="docs")
     parser.add_argument("--n-jobs", type=int, default=2)
     parser.add_argument("--from-csv", help="re-render the page from saved rows")
+    parser.add_argument(
+        "--add-fallback",
+        action="store_true",
+        help="with --from-csv: fit the fall-back column where the rows lack it",
+    )
     args = parser.parse_args(argv)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     command = "python benchmarks/safety.py" + (" --quick" if args.quick else "")
+    if args.add_fallback:
+        command += (
+            "`, then the fall-back column, which that run predates: "
+            f"`python benchmarks/safety.py --from-csv {args.from_csv} --add-fallback"
+        )
     if args.from_csv:
         rows, seconds = load_rows(args.from_csv)
+        if args.add_fallback:
+            start = time.perf_counter()
+            add_fallback(rows, n_jobs=args.n_jobs)
+            print(f"fall-back column: {time.perf_counter() - start:.0f} s")
     else:
         cases = [c for cases in FAMILIES.values() for c in cases]
         seeds = (*PROBE_SEEDS, *TEST_SEEDS)

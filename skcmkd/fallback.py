@@ -42,9 +42,11 @@ from sklearn.utils import check_random_state
 
 #: The scalings :func:`fit_linear_fallback` chooses between, the safe one first.
 SCALINGS = ("standardised", "global")
-#: Labelled rows the linear model and its cross-validation use at most
-#: (a stratified draw beyond): the fall-back stays a small fixed cost.
+#: Labelled rows the linear model is fitted on at most, and those its
+#: cross-validation compares the scalings on (stratified draws beyond): the
+#: fall-back stays a small fixed cost at any size.
 MAX_ROWS = 2000
+CV_ROWS = 500
 FOLDS = 5
 
 
@@ -184,22 +186,27 @@ def fit_linear_fallback(X, codes, n_classes, scaler, *, random_state=0):
     y = codes[labelled]
     maps = scalings(X, scaler)
     inputs = {name: _apply(X[labelled], *maps[name]) for name in SCALINGS}
-    n_splits = min(FOLDS, int(counts.min()))
+    compared = np.arange(len(labelled))
+    if len(compared) > CV_ROWS:
+        compared = _stratified_draw(compared, y, CV_ROWS, rng)
+    n_splits = min(FOLDS, int(np.bincount(y[compared]).min()))
     cv = {name: np.nan for name in SCALINGS}
     if n_splits >= 2:
         folds = StratifiedKFold(n_splits, shuffle=True, random_state=rng.randint(2**31))
         for name in SCALINGS:
             with _quiet():
-                cv[name] = float(cross_val_score(_logistic(), inputs[name], y, cv=folds).mean())
+                scores = cross_val_score(_logistic(), inputs[name][compared], y[compared], cv=folds)
+            cv[name] = float(scores.mean())
         scaling = "global" if cv["global"] > cv["standardised"] else "standardised"
         reason = (
             f"logistic regression on {len(labelled)} labelled rows, {n_splits}-fold accuracy "
-            f"standardised {cv['standardised']:.3f}, global {cv['global']:.3f}: {scaling}"
+            f"on {len(compared)} of them: standardised {cv['standardised']:.3f}, global "
+            f"{cv['global']:.3f}: {scaling}"
         )
     else:
         scaling = "standardised"
         reason = (
-            f"a class has a single labelled row: the scalings are not compared; logistic "
+            "a class has a single labelled row: the scalings are not compared; logistic "
             f"regression on {len(labelled)} labelled rows, standardised"
         )
     with _quiet():

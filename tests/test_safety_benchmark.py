@@ -14,6 +14,7 @@ def safety():
 def _row(safety, case, seed, *, aligned, alone, logreg, gain, trust=1.0):
     values = dict.fromkeys(safety.FIELDS, 0.0)
     values.update(aligned=aligned, alone=alone, logreg=logreg, gain=gain, trust=trust)
+    values["fallback"] = alone
     values.update(measured=float(trust > 0), gain_se=0.05, holdout_aligned=0.5)
     values["holdout_plain"] = 0.5 - gain
     return {"case": case, "seed": seed, **values}
