@@ -118,7 +118,7 @@ def run_split(case, seed, *, max_epochs=100):
             "package": model.score(X_test, data.y_test),
             "scaling": model.checks_["fallback"]["scaling"],
         }
-        for scaling, (divisor, offset, scale) in fallback.scalings(X, model.scaler_).items():
+        for scaling, (divisor, offset, scale) in fallback.scalings(model.scaler_).items():
             logreg = LogisticRegression(max_iter=2000).fit(
                 (X[labelled] / divisor - offset) / scale, codes
             )

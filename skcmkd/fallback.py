@@ -112,15 +112,20 @@ class FallbackChoice:
         return asdict(self)
 
 
-def scalings(X, scaler):
-    """``(divisor, offset, scale)`` of each scaling for raw rows ``X``.
+def scalings(scaler):
+    """``(divisor, offset, scale)`` of each scaling, from the distiller's fitted scaler.
+
+    Both come from the statistics the scaler already holds (per column: the
+    largest absolute value, then the mean and variance after dividing by it),
+    so no copy of the rows is made at any size, and huge magnitudes stay
+    finite: the common scale divides every column by the largest absolute
+    value of all, then by one spread (the root mean of the column variances).
 
     Parameters
     ----------
-    X : ndarray of shape (n_samples, n_features)
-        Every student row (labelled or not), raw.
     scaler : Pipeline
-        The distiller's fitted :func:`~skcmkd._inputs.input_scaler`.
+        The distiller's fitted :func:`~skcmkd._inputs.input_scaler`, fitted
+        on every student row (labelled or not).
 
     Returns
     -------
@@ -128,21 +133,15 @@ def scalings(X, scaler):
         Scaling name to its three arrays of shape (n_features,).
     """
     divider, standard = scaler[0], scaler[1]
-    n_features = X.shape[1]
-    # one divisor for every feature first (keeps huge magnitudes finite), then one spread
-    divisor = np.max(np.abs(X)) if X.size else 1.0
-    divisor = divisor if np.isfinite(divisor) and divisor > 0 else 1.0
-    Z = X / divisor
-    offset = Z.mean(axis=0)
-    spread = float(np.sqrt(np.mean((Z - offset) ** 2)))
+    column_max = np.asarray(divider.scale_, dtype=np.float64)  # 1 for an all-zero column
+    mean = np.asarray(standard.mean_, dtype=np.float64)
+    divisor = float(column_max.max())
+    ratio = column_max / divisor  # at most 1: nothing overflows
+    spread = float(np.sqrt(np.mean(np.asarray(standard.var_) * ratio**2)))
     spread = spread if spread > 0 else 1.0
     return {
-        "standardised": (
-            np.asarray(divider.scale_, dtype=np.float64),
-            np.asarray(standard.mean_, dtype=np.float64),
-            np.asarray(standard.scale_, dtype=np.float64),
-        ),
-        "global": (np.full(n_features, divisor), offset, np.full(n_features, spread)),
+        "standardised": (column_max, mean, np.asarray(standard.scale_, dtype=np.float64)),
+        "global": (np.full(len(mean), divisor), mean * ratio, np.full(len(mean), spread)),
     }
 
 
@@ -152,14 +151,14 @@ def fit_linear_fallback(X, codes, n_classes, scaler, *, random_state=0):
     Parameters
     ----------
     X : ndarray of shape (n_samples, n_features)
-        Every student row, raw (validated); the global scaling's statistics
-        come from all of them.
+        Every student row, raw (validated); only the labelled ones are read.
     codes : ndarray of shape (n_samples,)
         Class codes ``0 .. n_classes - 1``, ``-1`` for unlabelled rows.
     n_classes : int
         Classes of the distiller; each needs a labelled row.
     scaler : Pipeline
-        The distiller's fitted input scaler (the standardised scaling).
+        The distiller's input scaler, fitted on every student row: both
+        scalings come from its statistics (:func:`scalings`).
     random_state : int, RandomState instance or None, default=0
         Draws the folds and, beyond :data:`MAX_ROWS` labelled rows, the rows.
 
@@ -182,9 +181,8 @@ def fit_linear_fallback(X, codes, n_classes, scaler, *, random_state=0):
     rng = check_random_state(random_state)
     if len(labelled) > MAX_ROWS:
         labelled = _stratified_draw(labelled, codes[labelled], MAX_ROWS, rng)
-        counts = np.bincount(codes[labelled], minlength=n_classes)
     y = codes[labelled]
-    maps = scalings(X, scaler)
+    maps = scalings(scaler)
     inputs = {name: _apply(X[labelled], *maps[name]) for name in SCALINGS}
     compared = np.arange(len(labelled))
     if len(compared) > CV_ROWS:

@@ -48,7 +48,7 @@ def test_a_feature_in_another_unit_keeps_the_standardised_scaling():
 def test_the_fallback_is_the_logistic_regression_of_its_scaling():
     X, y = shared_units()
     for scaling in fallback.SCALINGS:
-        divisor, offset, scale = fallback.scalings(X, input_scaler().fit(X))[scaling]
+        divisor, offset, scale = fallback.scalings(input_scaler().fit(X))[scaling]
         Z = (X / divisor - offset) / scale
         expected = LogisticRegression(max_iter=2000).fit(Z, y).predict_proba(Z)
         linear, _ = fitted_fallback(X, y)
@@ -56,6 +56,20 @@ def test_the_fallback_is_the_logistic_regression_of_its_scaling():
             continue
         got = torch.softmax(torch.from_numpy(linear.logits(X)), dim=1).numpy()
         np.testing.assert_allclose(got, expected, atol=1e-10)
+
+
+def test_the_scalings_come_from_the_scalers_statistics():
+    X, _ = shared_units()
+    X[:, 3] *= 1e250  # huge magnitudes: nothing overflows, and no copy of the rows is made
+    maps = fallback.scalings(input_scaler().fit(X))
+    Z = {name: (X / d - o) / s for name, (d, o, s) in maps.items()}
+    np.testing.assert_allclose(Z["standardised"].std(axis=0), 1.0, rtol=1e-9)
+    np.testing.assert_allclose(Z["global"].mean(axis=0), 0.0, atol=1e-9)
+    np.testing.assert_allclose(np.mean(Z["global"].var(axis=0)), 1.0, rtol=1e-9)
+    # the common scale keeps the columns' relative sizes
+    small = X / np.abs(X).max()
+    spread = small.std(axis=0) / small.std(axis=0).max()
+    np.testing.assert_allclose(Z["global"].std(axis=0) / Z["global"].std(axis=0).max(), spread)
 
 
 def test_two_classes_give_a_logit_per_class():
