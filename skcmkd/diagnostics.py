@@ -58,7 +58,10 @@ class BoundReport:
     teacher_error : float
         Error of the teacher on the held-out teacher rows.
     student_error : float
-        Error of the student on the held-out, labelled student rows.
+        Error of the student net (the bound's student: its head on its
+        embeddings) on the held-out, labelled student rows. Where the
+        alignment was off and the linear fall-back predicts
+        (``fallback_``), ``predict`` can differ from the net's own.
     teacher_head_error : float
         Error of the teacher's head applied to the student's embeddings: how
         well the teacher's classifier works in the place the student maps to.
