@@ -342,10 +342,7 @@ def main(argv=None):
     if args.from_csv:
         rows, seconds = load_rows(args.from_csv)
     else:
-        cases = [c for cases in FAMILIES.values() for c in cases]
-        seeds, epochs = (*PROBE_SEEDS, *TEST_SEEDS), 100
-        if args.quick:
-            cases, seeds, epochs = [FAMILIES["mfeat"][0], FAMILIES["activities"][0]], (10, 0), 3
+        cases, seeds, epochs = safety.splits(quick=args.quick)  # the safety benchmark's splits
         rows, seconds = run(cases, seeds, max_epochs=epochs, n_jobs=args.n_jobs)
         seconds = round(seconds)
     summary = summarise(rows)

@@ -85,6 +85,13 @@ FIELDS = (
 )
 
 
+def splits(*, quick=False):
+    """``(cases, seeds, max_epochs)`` of a run; ``quick``: two cases, one seed each, 3 epochs."""
+    if quick:
+        return [FAMILIES["mfeat"][0], FAMILIES["activities"][0]], (10, 0), 3
+    return [c for cases in FAMILIES.values() for c in cases], (*PROBE_SEEDS, *TEST_SEEDS), 100
+
+
 def family_of(case):
     return next(name for name, cases in FAMILIES.items() if case in cases)
 
@@ -469,11 +476,7 @@ def main(argv=None):
             add_fallback(rows, n_jobs=args.n_jobs)
             print(f"fall-back column: {time.perf_counter() - start:.0f} s")
     else:
-        cases = [c for cases in FAMILIES.values() for c in cases]
-        seeds = (*PROBE_SEEDS, *TEST_SEEDS)
-        epochs = 100
-        if args.quick:
-            cases, seeds, epochs = [FAMILIES["mfeat"][0], FAMILIES["activities"][0]], (10, 0), 3
+        cases, seeds, epochs = splits(quick=args.quick)
         rows, seconds = run(cases, seeds, max_epochs=epochs, n_jobs=args.n_jobs)
         seconds = round(seconds)
     summary = summarise(rows)
