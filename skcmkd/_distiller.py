@@ -48,6 +48,7 @@ from .assumptions import (
     HoldoutCheck,
     check_clusters,
     compare_on_holdout,
+    holdout_rows,
     relation_agreement_codes,
     relations_from_agreement,
 )
@@ -795,21 +796,25 @@ class CrossModalDistiller(
                 "can predict them; the alignment stays as the cluster check set it"
             )
 
+        # all rows up to HOLDOUT_MAX_ROWS (read here, as the margin below)
+        rows = holdout_rows(codes, max_rows=assumptions.HOLDOUT_MAX_ROWS, random_state=seed)
+        X_rows = X_scaled[rows]
+
         def fit_predict(train_codes, aligned):
             with torch.random.fork_rng(devices=[]):  # the final training draws as without this
                 net, _ = self._train(
-                    X_scaled,
+                    X_rows,
                     train_codes,
                     classes,
                     terms if aligned else [],
                     relations if aligned else None,
                     seed,
                 )
-                logits, _ = net.forward(X_scaled, training=False)
+                logits, _ = net.forward(X_rows, training=False)
             return np.argmax(logits.numpy(), axis=1)
 
         margin = assumptions.HOLDOUT_MARGIN  # read here: benchmarks/safety.py sets it to -inf
-        return compare_on_holdout(codes, fit_predict, margin=margin, random_state=seed)
+        return compare_on_holdout(codes[rows], fit_predict, margin=margin, random_state=seed)
 
     # -- unseen classes -------------------------------------------------------
 

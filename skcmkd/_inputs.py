@@ -28,6 +28,7 @@ __all__ = [
     "input_scaler",
     "labelled_mask",
     "naming_input",
+    "stratified_subset",
 ]
 
 #: The unlabelled marker: the integer -1 (scikit-learn's semi-supervised
@@ -234,3 +235,22 @@ def input_scaler():
     is the same.
     """
     return make_pipeline(_MaxAbsDivider(), StandardScaler())
+
+
+def stratified_subset(rows, labels, size, rng):
+    """About ``size`` of ``rows``, each class in proportion (every class keeps one row).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> labels = np.arange(10) % 2
+    >>> subset = stratified_subset(np.arange(10), labels, 4, np.random.RandomState(0))
+    >>> np.bincount(labels[subset])
+    array([2, 2])
+    """
+    keep = []
+    for label in np.unique(labels):
+        members = rows[labels == label]
+        take = max(1, int(round(size * len(members) / len(rows))))
+        keep.append(rng.choice(members, size=min(take, len(members)), replace=False))
+    return np.sort(np.concatenate(keep))

@@ -32,16 +32,19 @@ import numpy as np
 from scipy.stats import spearmanr
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import KFold, RepeatedKFold, RepeatedStratifiedKFold, StratifiedKFold
+from sklearn.neighbors import NearestNeighbors
 from sklearn.semi_supervised import LabelSpreading
 from sklearn.utils import check_random_state
+from threadpoolctl import threadpool_limits
 
-from ._inputs import input_scaler, labelled_mask
+from ._inputs import input_scaler, labelled_mask, stratified_subset
 from .alignment import class_means
 
 __all__ = [
     "ClusterCheck",
     "HoldoutCheck",
     "check_clusters",
+    "holdout_rows",
     "compare_on_holdout",
     "relation_agreement",
     "relation_agreement_codes",
@@ -67,6 +70,16 @@ RELATION_RAMP = (0.2, 0.6)
 HOLDOUT_MARGIN = 0.04
 #: Folds of that comparison: each labelled row is held out once.
 HOLDOUT_FOLDS = 3
+#: The students of that comparison train on at most this many rows (the
+#: labelled and unlabelled rows in proportion, each class in proportion):
+#: six of them cost well under one full training on large data, and on data
+#: this size or smaller, where the margin was chosen, they see every row.
+HOLDOUT_MAX_ROWS = 2000
+#: :func:`check_clusters` cross-validates on at most this many labelled rows
+#: (a stratified draw; the others join the graph unlabelled): its accuracies
+#: are then known to about two points, and its cost stays below one epoch of
+#: the student at any size (docs/performance.md).
+CHECK_MAX_LABELLED = 500
 
 
 def _ramp(value, low, high):
@@ -122,7 +135,15 @@ def _skill(linear, graph, chance):
 
 
 def check_clusters(
-    X, y, *, n_neighbors=10, n_splits=5, n_repeats=3, max_unlabelled=5000, random_state=0
+    X,
+    y,
+    *,
+    n_neighbors=10,
+    n_splits=5,
+    n_repeats=3,
+    max_labelled=CHECK_MAX_LABELLED,
+    max_unlabelled=5000,
+    random_state=0,
 ):
     """Do rows that lie close in the input space share a class? Measured on the labelled rows.
 
@@ -152,7 +173,13 @@ def check_clusters(
         Folds over the labelled rows (stratified where every class has that
         many labelled rows).
     n_repeats : int, default=3
-        Times the folds are drawn, each labelled row's correctness averaged.
+        Times the folds are drawn, each labelled row's correctness averaged;
+        fewer (down to one) where there are more than ``max_labelled /
+        n_repeats`` labelled rows, which vary less from one draw to the next.
+    max_labelled : int, default=CHECK_MAX_LABELLED
+        At most this many labelled rows (a stratified draw) are held out in
+        turn; the others join the graph as unlabelled rows. With
+        ``n_repeats``, it bounds the check's cost at any size.
     max_unlabelled : int, default=5000
         At most this many unlabelled rows (a random subset) enter the graph.
     random_state : int, RandomState instance or None, default=0
@@ -181,24 +208,32 @@ def check_clusters(
     classes, counts = np.unique(y[labelled], return_counts=True)
     if (counts >= 2).sum() < 2 or len(labelled) < n_splits:
         return ClusterCheck(np.nan, np.nan, np.nan, np.nan, np.nan, 1.0, False)
+    if len(labelled) > max_labelled:
+        kept = stratified_subset(labelled, y[labelled], max_labelled, rng)
+        unlabelled = np.union1d(unlabelled, np.setdiff1d(labelled, kept))
+        labelled = kept
+        classes, counts = np.unique(y[labelled], return_counts=True)
     if len(unlabelled) > max_unlabelled:
         unlabelled = rng.choice(unlabelled, max_unlabelled, replace=False)
     rows = np.r_[labelled, unlabelled]
     X = input_scaler().fit_transform(X[rows])
     n_labelled, y_labelled = len(labelled), y[labelled]
+    # many labelled rows vary less from one draw of folds to the next
+    n_repeats = int(np.clip(max_labelled // n_labelled, 1, n_repeats))
     splitter = RepeatedStratifiedKFold if counts.min() >= n_splits else RepeatedKFold
     folds = splitter(n_splits=n_splits, n_repeats=n_repeats, random_state=rng)
     linear_right, graph_right = np.zeros(n_labelled), np.zeros(n_labelled)
-    with warnings.catch_warnings():  # tiny folds: convergence and empty-class warnings
-        warnings.simplefilter("ignore")
+    graph = _knn_graph(X, min(n_neighbors, len(rows) - 1))  # one graph for every fold
+    # small problems: one BLAS thread is several times faster than a pool of them
+    with threadpool_limits(limits=1, user_api="blas"), warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # tiny folds: convergence and empty-class warnings
         for train, test in folds.split(np.zeros(n_labelled), y_labelled):
             linear = LogisticRegression(max_iter=2000).fit(X[train], y_labelled[train])
             linear_right[test] += linear.predict(X[test]) == y_labelled[test]
             spread = np.full(len(rows), -1, dtype=np.int64)
             spread[train] = np.searchsorted(classes, y_labelled[train])
-            graph = LabelSpreading(kernel="knn", n_neighbors=min(n_neighbors, len(rows) - 1))
-            graph.fit(X, spread)
-            graph_right[test] += classes[graph.transduction_[test]] == y_labelled[test]
+            spreading = LabelSpreading(kernel=graph).fit(X, spread)
+            graph_right[test] += classes[spreading.transduction_[test]] == y_labelled[test]
     linear_right, graph_right = linear_right / n_repeats, graph_right / n_repeats
     chance = counts.max() / n_labelled
     skill = _skill(linear_right, graph_right, chance)
@@ -213,6 +248,22 @@ def check_clusters(
         trust=_ramp(skill - skill_sd, *CLUSTER_RAMP),
         checked=True,
     )
+
+
+class _knn_graph:
+    """The ``knn`` kernel of :class:`~sklearn.semi_supervised.LabelSpreading`, built once.
+
+    The same connectivity graph sklearn builds (each row and its
+    ``n_neighbors - 1`` nearest others), passed as a callable kernel so that
+    the folds of :func:`check_clusters` share one neighbour search.
+    """
+
+    def __init__(self, X, n_neighbors):
+        search = NearestNeighbors(n_neighbors=n_neighbors).fit(X)
+        self.graph = search.kneighbors_graph(search._fit_X, n_neighbors, mode="connectivity")
+
+    def __call__(self, X, Y):
+        return self.graph
 
 
 def _pair_distances(means):
@@ -368,6 +419,45 @@ class HoldoutCheck:
     def not_measured(cls, reason):
         """The check where no comparison was made: the alignment stays as the cluster check set it."""
         return cls(np.nan, np.nan, np.nan, np.nan, 0, True, False, reason)
+
+
+def holdout_rows(codes, *, max_rows=HOLDOUT_MAX_ROWS, random_state=0):
+    """The rows the students of :func:`compare_on_holdout` train on: all, or a draw of them.
+
+    Beyond ``max_rows`` rows, a draw of ``max_rows``: every labelled row up
+    to half of them (beyond, a draw that keeps each class's share: the
+    held-out rows decide), the rest unlabelled rows.
+
+    Parameters
+    ----------
+    codes : ndarray of shape (n_samples,)
+        Class codes, ``-1`` for unlabelled rows.
+    max_rows : int, default=HOLDOUT_MAX_ROWS
+    random_state : int, RandomState instance or None, default=0
+
+    Returns
+    -------
+    rows : ndarray of int
+        Sorted row indices.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> codes = np.r_[np.repeat([0, 1], 50), np.full(9900, -1)]
+    >>> rows = holdout_rows(codes)
+    >>> len(rows), int((codes[rows] >= 0).sum())
+    (2000, 100)
+    """
+    codes = np.asarray(codes)
+    if len(codes) <= max_rows:
+        return np.arange(len(codes))
+    rng = check_random_state(random_state)
+    labelled, unlabelled = np.flatnonzero(codes >= 0), np.flatnonzero(codes < 0)
+    kept = labelled
+    if len(labelled) > max_rows // 2:
+        kept = stratified_subset(labelled, codes[labelled], max_rows // 2, rng)
+    others = rng.choice(unlabelled, min(len(unlabelled), max_rows - len(kept)), replace=False)
+    return np.sort(np.r_[kept, others])
 
 
 def compare_on_holdout(

@@ -39,6 +39,9 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold, cross_val_score
 from sklearn.utils import check_random_state
+from threadpoolctl import threadpool_limits
+
+from ._inputs import stratified_subset
 
 #: The scalings :func:`fit_linear_fallback` chooses between, the safe one first.
 SCALINGS = ("standardised", "global")
@@ -180,13 +183,13 @@ def fit_linear_fallback(X, codes, n_classes, scaler, *, random_state=0):
         return None, FallbackChoice(False, None, np.nan, np.nan, len(labelled), reason)
     rng = check_random_state(random_state)
     if len(labelled) > MAX_ROWS:
-        labelled = _stratified_draw(labelled, codes[labelled], MAX_ROWS, rng)
+        labelled = stratified_subset(labelled, codes[labelled], MAX_ROWS, rng)
     y = codes[labelled]
     maps = scalings(scaler)
     inputs = {name: _apply(X[labelled], *maps[name]) for name in SCALINGS}
     compared = np.arange(len(labelled))
     if len(compared) > CV_ROWS:
-        compared = _stratified_draw(compared, y, CV_ROWS, rng)
+        compared = stratified_subset(compared, y, CV_ROWS, rng)
     n_splits = min(FOLDS, int(np.bincount(y[compared]).min()))
     cv = {name: np.nan for name in SCALINGS}
     if n_splits >= 2:
@@ -228,17 +231,11 @@ def _apply(X, divisor, offset, scale):
 
 @contextmanager
 def _quiet():
-    """A few labels rarely let lbfgs converge to the last digit; the model is fine."""
-    with warnings.catch_warnings():
+    """A few labels rarely let lbfgs converge to the last digit; the model is fine.
+
+    One BLAS thread: on these small problems a thread pool costs more than it
+    computes (docs/performance.md).
+    """
+    with threadpool_limits(limits=1, user_api="blas"), warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         yield
-
-
-def _stratified_draw(rows, labels, size, rng):
-    """``size`` of ``rows`` with each class in proportion (every class keeps one)."""
-    keep = []
-    for label in np.unique(labels):
-        members = rows[labels == label]
-        take = max(1, int(round(size * len(members) / len(rows))))
-        keep.append(rng.choice(members, size=min(take, len(members)), replace=False))
-    return np.sort(np.concatenate(keep))

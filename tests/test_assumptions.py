@@ -2,10 +2,12 @@
 
 import numpy as np
 import pytest
+from sklearn.semi_supervised import LabelSpreading
 
 from skcmkd.assumptions import (
     CLUSTER_RAMP,
     RELATION_RAMP,
+    _knn_graph,
     check_clusters,
     equidistant_shift,
     relation_agreement,
@@ -30,6 +32,43 @@ def test_neighbours_that_share_a_voice_are_not_trusted():
     check = check_clusters(X, y)
     assert check.checked and check.trust == 0.0
     assert check.graph_accuracy < check.linear_accuracy - 0.2
+
+
+def test_the_shared_graph_spreads_as_sklearns_knn_kernel():
+    """One neighbour search for every fold changes nothing the folds compute."""
+    rng = np.random.RandomState(0)
+    y = np.arange(300) % 3
+    X = 1.5 * np.eye(6)[y] + rng.randn(300, 6)
+    graph = _knn_graph(X, 10)
+    for fold in range(3):
+        spread = np.where(np.arange(300) % 3 == fold, -1, y)
+        spread[100:] = -1
+        ours = LabelSpreading(kernel=graph).fit(X, spread)
+        theirs = LabelSpreading(kernel="knn", n_neighbors=10).fit(X, spread)
+        assert np.array_equal(ours.label_distributions_, theirs.label_distributions_)
+
+
+def test_many_labelled_rows_are_checked_on_a_bounded_draw(monkeypatch):
+    """Beyond max_labelled, a stratified draw is held out, with fewer repeats of the folds."""
+    import skcmkd.assumptions as assumptions
+
+    rng = np.random.RandomState(0)
+    y = np.arange(3000) % 4
+    X = 5 * np.eye(8)[y] + rng.randn(3000, 8)
+    fits = []
+    fit = assumptions.LogisticRegression.fit
+
+    def counting(self, X, y):
+        fits.append(len(X))
+        return fit(self, X, y)
+
+    monkeypatch.setattr(assumptions.LogisticRegression, "fit", counting)
+    check = check_clusters(X, np.where(np.arange(3000) < 2000, y, -1), max_labelled=200)
+    assert check.checked and check.trust > 0.8
+    assert fits == [160] * 5  # 200 labelled rows in 5 folds, drawn once (200 // 200 repeats)
+    fits.clear()
+    check_clusters(X, np.where(np.arange(3000) < 100, y, -1), max_labelled=200)
+    assert fits == [80] * 10  # 100 labelled rows: two draws of the folds
 
 
 def test_a_noisy_skill_is_trusted_less_than_a_sure_one():

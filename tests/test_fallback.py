@@ -6,7 +6,7 @@ import torch
 from sklearn.linear_model import LogisticRegression
 
 from skcmkd import CrossModalDistiller, fallback
-from skcmkd._inputs import input_scaler
+from skcmkd._inputs import input_scaler, stratified_subset
 from skcmkd.diagnostics import alignment_decision
 from skcmkd.fallback import fit_linear_fallback
 
@@ -108,7 +108,7 @@ def test_many_labelled_rows_are_drawn_down_with_every_class(monkeypatch):
     X = np.vstack([X, X[:3]])
     _, choice = fitted_fallback(X, y)
     assert 20 <= choice.n_rows <= 22  # rounded per class
-    drawn = fallback._stratified_draw(np.arange(len(y)), y, 20, np.random.RandomState(0))
+    drawn = stratified_subset(np.arange(len(y)), y, 20, np.random.RandomState(0))
     assert set(y[drawn]) == {0, 1, 2, 3} and len(set(drawn)) == len(drawn)
 
 

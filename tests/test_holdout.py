@@ -5,7 +5,7 @@ import pytest
 
 import skcmkd.assumptions as assumptions
 from skcmkd import CrossModalDistiller
-from skcmkd.assumptions import HoldoutCheck, compare_on_holdout
+from skcmkd.assumptions import HoldoutCheck, compare_on_holdout, holdout_rows
 
 CODES = np.r_[np.repeat([0, 1, 2], 6), np.full(30, -1)]
 TRUTH = np.r_[np.repeat([0, 1, 2], 6), np.zeros(30, dtype=int)]
@@ -134,3 +134,37 @@ def test_diagnose_says_what_set_the_trust(monkeypatch):
     assert "unlabeled_trust_ = 0.00" in str(report) and "held-out check" in str(report)
     model.set_params(unlabeled_trust=0.5).fit(X, y)
     assert alignment_decision(model).startswith("given")
+
+
+def test_holdout_students_train_on_every_row_of_small_data():
+    assert np.array_equal(holdout_rows(CODES), np.arange(len(CODES)))
+
+
+def test_holdout_students_train_on_a_bounded_draw_of_large_data():
+    rng = np.random.RandomState(0)
+    codes = np.where(rng.rand(30000) < 0.02, rng.randint(0, 3, 30000), -1)
+    rows = holdout_rows(codes, max_rows=2000, random_state=0)
+    assert len(rows) == 2000 and np.all(np.diff(rows) > 0)
+    assert np.array_equal(rows[codes[rows] >= 0], np.flatnonzero(codes >= 0))  # every label
+    many = np.where(rng.rand(30000) < 0.5, rng.randint(0, 3, 30000), -1)
+    rows = holdout_rows(many, max_rows=2000, random_state=0)
+    kept = many[rows][many[rows] >= 0]
+    assert len(rows) == 2000 and len(kept) == 1000  # half labelled, classes in proportion
+    assert np.abs(np.bincount(kept) / 1000 - 1 / 3).max() < 0.01
+
+
+def test_holdout_students_on_large_data_see_the_draw_only(monkeypatch):
+    """The six students of the check train on HOLDOUT_MAX_ROWS rows; the final one on all."""
+    X, y = _clustered()
+    monkeypatch.setattr(assumptions, "HOLDOUT_MAX_ROWS", 80)
+    seen = []
+    train = CrossModalDistiller._train
+
+    def recording(self, X_scaled, codes, *args):
+        seen.append(len(X_scaled))
+        return train(self, X_scaled, codes, *args)
+
+    monkeypatch.setattr(CrossModalDistiller, "_train", recording)
+    model = CrossModalDistiller(**PARAMS).fit(X, y)
+    assert model.checks_["holdout"]["measured"] and model.checks_["holdout"]["n_rows"] == 30
+    assert seen == [80] * 6 + [len(X)]  # every labelled row and 50 unlabelled ones
