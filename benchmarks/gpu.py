@@ -1,0 +1,87 @@
+"""What the alignment costs on a GPU: writes docs/performance_gpu.md.
+
+The same side-by-side epoch ratios as section 1 of docs/performance.md
+(benchmarks/performance.py), with ``device="cuda"``: the plain step against
+the defaults with each solver, at batch sizes 64, 256 and 1024. On the
+device, Sinkhorn and sliced run through POT's torch backend; exact EMD sends
+each step's cost matrix to the host (POT's network simplex is CPU-only).
+One prepared command for a GPU machine, a few minutes:
+
+    python benchmarks/gpu.py                              # needs CUDA
+    python benchmarks/gpu.py --device cpu --quick --out /tmp/gpu.md   # smoke test
+"""
+
+import argparse
+import json
+import platform
+import sys
+import time
+from pathlib import Path
+
+import ot
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from performance import SOLVERS, _table, epoch_ratios  # noqa: E402
+
+
+def device_name(device):
+    if torch.device(device).type == "cuda":
+        return torch.cuda.get_device_name(torch.device(device))
+    return f"CPU ({platform.machine()}, {torch.get_num_threads()} torch threads)"
+
+
+def render(rows, device, command, wall):
+    table = []
+    for row in rows:
+        plain = row["plain"]
+        cells = [row["batch"], f"{1000 * plain:.0f} ms"]
+        cells += [f"{1000 * row[s]:.0f} ms ({row[s] / plain:.2f}x)" for s in SOLVERS]
+        table.append(cells)
+    return f"""# Performance on a GPU
+
+Command: `{command}`. Device: {device_name(device)}; torch {torch.__version__},
+POT {ot.__version__}. Wall time {wall / 60:.1f} min. Configurations interleaved
+round by round; medians over rounds of the median epoch after the first.
+
+The plain student (no teacher, no neighbour term) against the defaults with
+each solver and the neighbour consistency, as section 1 of
+[the CPU page](performance.md): {rows[0]["n_student"]:,} student rows, a bank of
+{rows[0]["n_bank"]:,} teacher embeddings, teacher batch 256. Exact EMD solves on the host.
+
+{_table(["batch", "plain epoch", "emd (default)", "sinkhorn", "sliced"], table)}
+"""
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--device", default="cuda")
+    parser.add_argument("--quick", action="store_true", help="tiny sizes, a smoke test")
+    parser.add_argument("--out", default="docs/performance_gpu.md")
+    args = parser.parse_args(argv)
+    if torch.device(args.device).type == "cuda" and not torch.cuda.is_available():
+        print("No CUDA device here: run this on a GPU machine (or pass --device cpu).")
+        return 2
+    start = time.perf_counter()
+    if args.quick:
+        sizes = dict(batch_sizes=[64], n_student=256, n_bank=500, rounds=1, epochs=2)
+    else:
+        sizes = dict(batch_sizes=[64, 256, 1024], n_student=8192, n_bank=10_000, rounds=3, epochs=4)
+    rows = epoch_ratios(**sizes, device=args.device)
+    for row in rows:
+        row["n_student"], row["n_bank"] = sizes["n_student"], sizes["n_bank"]
+    command = "python benchmarks/gpu.py" + (" --quick" if args.quick else "")
+    if args.device != "cuda":
+        command += f" --device {args.device}"
+    page = render(rows, args.device, command, time.perf_counter() - start)
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(page)
+    out.with_suffix(".json").write_text(json.dumps(rows, indent=2))
+    print(page)
+    print(f"Wrote {out}. Reproduce: {command}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
