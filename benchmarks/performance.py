@@ -36,7 +36,10 @@ import ot
 import torch
 
 from skcmkd import CrossModalDistiller
+from skcmkd._inputs import input_scaler
 from skcmkd.alignment import feature_alignment
+from skcmkd.assumptions import check_clusters
+from skcmkd.fallback import fit_linear_fallback
 from skcmkd.terms import FeatureAlignment
 
 N_CLASSES, N_FEATURES, LATENT = 10, 64, 32
@@ -49,8 +52,11 @@ SOLVERS = ("emd", "sinkhorn", "sliced")
 ON = 1.0
 
 
-def make_data(n_student, n_bank, latent=LATENT, seed=0):
-    """Class-structured Gaussian student features and teacher embeddings, unpaired."""
+def make_data(n_student, n_bank, latent=LATENT, seed=0, labelled_share=None):
+    """Class-structured Gaussian student features and teacher embeddings, unpaired.
+
+    5 labelled rows per class, or ``labelled_share`` of the rows labelled.
+    """
     rng = np.random.RandomState(seed)
     y_student = rng.randint(0, N_CLASSES, n_student)
     centres = rng.randn(N_CLASSES, N_FEATURES)
@@ -58,6 +64,8 @@ def make_data(n_student, n_bank, latent=LATENT, seed=0):
     y = np.full(n_student, -1)
     for k in range(N_CLASSES):  # 5 labels per class, the rest unlabelled
         y[np.flatnonzero(y_student == k)[:5]] = k
+    if labelled_share is not None:
+        y = np.where(np.arange(n_student) < labelled_share * n_student, y_student, -1)
     y_bank = rng.randint(0, N_CLASSES, n_bank)
     bank = rng.randn(N_CLASSES, latent).astype(np.float32)[y_bank]
     bank += rng.randn(n_bank, latent).astype(np.float32)
@@ -69,10 +77,131 @@ def _epoch_seconds(model):
     return float(np.median(model.history_[1:, "dur"]))
 
 
+# -- 0. fixed costs: the checks and a fit they gate off -----------------------------
+
+
+def make_voiced_data(n_student, n_bank, seed=0):
+    """Student rows whose neighbours share a 'voice' more than a class: the check says no.
+
+    10 classes, 200 voices (nuisance clusters four times wider than the
+    class signal), 10% of the rows labelled; the teacher bank as in
+    :func:`make_data`.
+    """
+    rng = np.random.RandomState(seed)
+    classes, voices = rng.randint(0, N_CLASSES, n_student), rng.randint(0, 200, n_student)
+    X = rng.randn(N_CLASSES, N_FEATURES)[classes] + 4.0 * rng.randn(200, N_FEATURES)[voices]
+    X += rng.randn(n_student, N_FEATURES)
+    y = np.where(rng.rand(n_student) < 0.1, classes, -1)
+    y_bank = rng.randint(0, N_CLASSES, n_bank)
+    bank = (rng.randn(N_CLASSES, LATENT)[y_bank] + rng.randn(n_bank, LATENT)).astype(np.float32)
+    return X, y, bank, y_bank
+
+
+def _median_seconds(rounds, function, *args):
+    seconds = []
+    for _ in range(rounds):
+        start = time.perf_counter()
+        function(*args)
+        seconds.append(time.perf_counter() - start)
+    return float(np.median(seconds))
+
+
+def _fit_seconds(model, X, y):
+    start = time.perf_counter()
+    model.fit(X, y)
+    return time.perf_counter() - start, model
+
+
+def gated_off_fits(n_student, settings, rounds):
+    """The defaults where the cluster check sets trust 0, against the same net alone.
+
+    "Alone": no teacher, no neighbour term, no fall-back (nothing is checked).
+    Each setting is ``(batch_size, max_epochs)``; configurations interleaved.
+    """
+    X, y, bank, y_bank = make_voiced_data(n_student, n_student)
+    teacher = CrossModalDistiller().set_teacher(bank, y_bank, encoder="precomputed").teacher
+    CrossModalDistiller(max_epochs=1, teacher=teacher).fit(X, y)  # warm-up, not timed
+    rows = []
+    for batch, epochs in settings:
+        common = dict(batch_size=batch, max_epochs=epochs, random_state=0)
+        configs = {
+            "alone": dict(teacher=None, neighbor_weight=0.0, fallback="student"),
+            "defaults": dict(teacher=teacher),
+        }
+        times, trust = {name: [] for name in configs}, None
+        for _ in range(rounds):
+            for name, params in configs.items():
+                seconds, model = _fit_seconds(CrossModalDistiller(**common, **params), X, y)
+                times[name].append(seconds)
+                if name == "defaults":
+                    trust = model.unlabeled_trust_
+                else:
+                    epoch = _epoch_seconds(model)
+        median = {name: float(np.median(t)) for name, t in times.items()}
+        rows.append(
+            {
+                "n_student": n_student,
+                "batch": batch,
+                "epochs": epochs,
+                "trust": trust,
+                "epoch": epoch,
+                **median,
+            }
+        )
+    return rows
+
+
+def check_costs(sizes, rounds):
+    """The cluster check and the linear fall-back alone, against one plain epoch, by size."""
+    rows = []
+    for n_student in sizes:
+        X, y, _, _ = make_voiced_data(n_student, 10)
+        scaler = input_scaler().fit(X)
+        X_scaled = scaler.transform(X).astype(np.float32)
+        codes = y  # classes 0..9, every one labelled
+        row = {"n_student": n_student, "n_labelled": int((y >= 0).sum())}
+        for batch in (64, 256):
+            plain = CrossModalDistiller(
+                batch_size=batch, max_epochs=3, neighbor_weight=0.0, fallback="student"
+            )
+            row[f"epoch_{batch}"] = _epoch_seconds(plain.fit(X, y))
+        row["check"] = _median_seconds(rounds, check_clusters, X_scaled, codes)
+        row["fallback"] = _median_seconds(rounds, fit_linear_fallback, X, codes, N_CLASSES, scaler)
+        rows.append(row)
+    return rows
+
+
+def holdout_fits(n_student, rounds, epochs=3, batch=256):
+    """Where the cluster check lets the alignment on: the held-out check's six students."""
+    X, y, bank, y_bank = make_data(n_student, n_student, labelled_share=0.1)
+    teacher = CrossModalDistiller().set_teacher(bank, y_bank, encoder="precomputed").teacher
+    common = dict(batch_size=batch, max_epochs=epochs, random_state=0)
+    configs = {
+        "alone": dict(teacher=None, neighbor_weight=0.0, fallback="student"),
+        "aligned": dict(teacher=teacher, unlabeled_trust=ON),
+        "defaults": dict(teacher=teacher),
+    }
+    times, holdout = {name: [] for name in configs}, None
+    for _ in range(rounds):
+        for name, params in configs.items():
+            seconds, model = _fit_seconds(CrossModalDistiller(**common, **params), X, y)
+            times[name].append(seconds)
+            if name == "defaults":
+                holdout = model.checks_["holdout"]
+    return {
+        "n_student": n_student,
+        "batch": batch,
+        "epochs": epochs,
+        "measured": bool(holdout and holdout["measured"]),
+        "keep": bool(holdout and holdout["keep"]),
+        **{name: float(np.median(t)) for name, t in times.items()},
+    }
+
+
 # -- 1. epoch time per solver versus the plain step ---------------------------------
 
 
-def epoch_ratios(batch_sizes, n_student, n_bank, rounds, epochs):
+def epoch_ratios(batch_sizes, n_student, n_bank, rounds, epochs, device="cpu"):
     X, y, bank, y_bank = make_data(n_student, n_bank)
     teacher = CrossModalDistiller(random_state=0).set_teacher(bank, y_bank, encoder="precomputed")
     teacher = teacher.teacher
@@ -93,6 +222,7 @@ def epoch_ratios(batch_sizes, n_student, n_bank, rounds, epochs):
                     warmup_epochs=0,
                     unlabeled_trust=ON,
                     random_state=0,
+                    device=device,
                 ).set_params(**params)
                 times[name].append(_epoch_seconds(model.fit(X, y)))
         median = {name: float(np.median(t)) for name, t in times.items()}
@@ -355,6 +485,77 @@ def _table(header, rows):
     return "\n".join(lines)
 
 
+def _fixed_cost_section(results):
+    gated = results["gated_off"]
+    gated_rows = [
+        [
+            row["batch"],
+            row["epochs"],
+            f"{1000 * row['epoch']:.0f} ms",
+            f"{row['alone']:.2f} s",
+            f"{row['defaults']:.2f} s",
+            f"{row['defaults'] / row['alone']:.2f}x",
+            f"{row['defaults'] - row['alone']:+.2f} s",
+        ]
+        for row in gated
+    ]
+    check_rows = [
+        [
+            f"{row['n_student']:,}",
+            f"{row['n_labelled']:,}",
+            f"{1000 * row['epoch_64']:.0f} ms",
+            f"{1000 * row['epoch_256']:.0f} ms",
+            f"{1000 * row['check']:.0f} ms",
+            f"{row['check'] / row['epoch_64']:.2f} / {row['check'] / row['epoch_256']:.2f}",
+            f"{1000 * row['fallback']:.0f} ms",
+        ]
+        for row in results["checks"]
+    ]
+    held = results["holdout"]
+    verdict = (
+        "run, the alignment kept"
+        if held["keep"]
+        else "run, the alignment turned off"
+        if held["measured"]
+        else "not run"
+    )
+    return f"""## 0. Fixed costs: the checks, and a fit they turn off
+
+Before training, the defaults check the student rows
+(`unlabeled_trust="auto"`): the cluster check
+(`skcmkd.assumptions.check_clusters`: logistic regression against label
+spreading over the neighbour graph, on folds of the labelled rows) and, where
+it lets the alignment on, the held-out check (six students on three folds).
+Where the alignment ends up off, a linear fall-back is fitted
+(`skcmkd.fallback`). Student rows here have 64 features, 10 classes and 10%
+of them labelled, and neighbours that share a "voice" (one of 200 nuisance
+clusters) more than a class: the cluster check sets trust 0.
+
+**A fit the check turns off**, against the same net alone (no teacher, no
+neighbour term, no fall-back), {gated[0]["n_student"]:,} student rows and a
+bank of as many teacher embeddings; whole fits, medians of
+{results["fixed_rounds"]} interleaved rounds:
+
+{_table(["batch", "epochs", "plain epoch", "net alone", "defaults (trust 0)", "ratio", "fixed cost"], gated_rows)}
+
+**The checks alone** by size, against one plain epoch of the same rows (the
+cluster check holds out at most 500 labelled rows and spreads over at most
+2,000 unlabelled ones; the fall-back fits at most 2,000 labelled rows and
+compares its two scalings on 500); medians of {results["fixed_rounds"]} calls:
+
+{_table(["student rows", "labelled", "plain epoch, batch 64", "batch 256", "cluster check", "check in plain epochs (64 / 256)", "fall-back"], check_rows)}
+
+**Where the cluster check lets the alignment on** ({held["n_student"]:,} rows,
+class clusters, 10% labelled, batch {held["batch"]}, {held["epochs"]} epochs):
+the net alone {held["alone"]:.2f} s; the aligned student with no check
+(`unlabeled_trust=1`) {held["aligned"]:.2f} s; the defaults {held["defaults"]:.2f} s
+(held-out check {verdict}). Its six students train on at most 2,000 of the
+rows (`HOLDOUT_MAX_ROWS`), so on large data they cost a fraction of one full
+training; on data of 2,000 rows or fewer they see every row and the check
+costs about six trainings.
+"""
+
+
 def render(results, command, wall):
     epochs = results["epochs"]
     steps = results["steps"]
@@ -400,6 +601,7 @@ Wall time {wall / 60:.1f} min. Every figure of one table comes from one run,
 configurations interleaved round by round; times are medians over rounds
 (epochs: the median epoch after the first).
 
+{_fixed_cost_section(results)}
 ## 1. Time per epoch against the plain step
 
 The same skorch student net (default MLP, {N_FEATURES} features, 10 classes,
@@ -470,6 +672,34 @@ support (at most n + m - 1 pairs). {results.get("gpu", "No GPU was available to 
 """
 
 
+def fixed_cost_verdict(results):
+    """Issue 19's bars on the fixed costs and the aligned epoch, in words."""
+    mark = lambda ok: "met" if ok else "NOT met"  # noqa: E731
+    lines = []
+    for row in results["gated_off"]:
+        ratio = row["defaults"] / row["alone"]
+        lines.append(
+            f"- A fit the check turns off within 1.2x of the net alone (batch {row['batch']}, "
+            f"{row['epochs']} epochs): {ratio:.2f}x, {mark(ratio <= 1.2)}."
+        )
+    for row in results["checks"]:
+        worst = row["check"] / row["epoch_256"]
+        lines.append(
+            f"- The cluster check at most one plain epoch, {row['n_student']:,} rows: "
+            f"{row['check'] / row['epoch_64']:.2f} epochs at batch 64 "
+            f"({mark(row['check'] <= row['epoch_64'])}), {worst:.2f} at batch 256 "
+            f"({mark(worst <= 1.0)})."
+        )
+    for row in results["epochs"]:
+        if row["batch"] in (64, 256):
+            ratio = row["emd"] / row["plain"]
+            lines.append(
+                f"- Defaults with the alignment on at most 2x the plain epoch, batch "
+                f"{row['batch']}: {ratio:.2f}x, {mark(ratio <= 2.0)}."
+            )
+    return "\n".join(lines) + "\n"
+
+
 def verdict(results):
     at = {row["batch"]: row for row in results["epochs"]}
     if 256 not in at:
@@ -483,7 +713,12 @@ def verdict(results):
     biggest = max(memmap, key=lambda r: r["n_bank"])
     bank_mib = biggest["n_bank"] * 64 * 4 / 2**20
     mark = lambda ok: "met" if ok else "NOT met"  # noqa: E731
-    return f"""## Verdict (batch 256)
+    return f"""## Verdict
+
+Issue 19's bars:
+
+{fixed_cost_verdict(results)}
+Issue 4's targets (batch 256):
 
 - Default solver (exact EMD) at most 1.5x the plain epoch: {emd:.2f}x, {mark(emd <= 1.5)}.
   The bare `ot.emd` calls alone put the floor at {floor:.2f}x on this machine:
@@ -519,6 +754,8 @@ def main(argv=None):
             2,
         )
         predict_rows, predict_rounds = 20_000, 2
+        fixed_sizes = dict(n_student=2000, settings=[(256, 2)], check_sizes=[2000])
+        fixed_rounds = 1
     else:
         sizes = dict(
             batch_sizes=[64, 128, 256, 1024], n_student=8192, n_bank=10_000, rounds=3, epochs=4
@@ -530,7 +767,18 @@ def main(argv=None):
             2,
         )
         predict_rows, predict_rounds = 200_000, 5
+        fixed_sizes = dict(
+            n_student=20_000, settings=[(256, 3), (64, 10)], check_sizes=[2_000, 20_000, 100_000]
+        )
+        fixed_rounds = 3
+    fixed = dict(
+        gated_off=gated_off_fits(fixed_sizes["n_student"], fixed_sizes["settings"], fixed_rounds),
+        checks=check_costs(fixed_sizes["check_sizes"], fixed_rounds),
+        holdout=holdout_fits(fixed_sizes["n_student"], fixed_rounds),
+        fixed_rounds=fixed_rounds,
+    )
     results = {
+        **fixed,
         "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}, "
         f"torch {torch.__version__} ({torch.get_num_threads()} threads), POT {ot.__version__}",
         "n_student": sizes["n_student"],

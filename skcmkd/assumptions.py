@@ -142,7 +142,7 @@ def check_clusters(
     n_splits=5,
     n_repeats=3,
     max_labelled=CHECK_MAX_LABELLED,
-    max_unlabelled=5000,
+    max_unlabelled=2000,
     random_state=0,
 ):
     """Do rows that lie close in the input space share a class? Measured on the labelled rows.
@@ -180,7 +180,7 @@ def check_clusters(
         At most this many labelled rows (a stratified draw) are held out in
         turn; the others join the graph as unlabelled rows. With
         ``n_repeats``, it bounds the check's cost at any size.
-    max_unlabelled : int, default=5000
+    max_unlabelled : int, default=2000
         At most this many unlabelled rows (a random subset) enter the graph.
     random_state : int, RandomState instance or None, default=0
         Seeds the folds, the bootstrap and the subset.

@@ -28,6 +28,10 @@ def test_tiny_run_renders_every_section(performance, tmp_path):
         {"what": "bank in memmap", "n_student": 64, "n_bank": 500, **probe, "over_plain_mib": 1.0},
     ]
     results = {
+        "gated_off": performance.gated_off_fits(600, [(256, 2)], rounds=1),
+        "checks": performance.check_costs([600], rounds=1),
+        "holdout": performance.holdout_fits(600, rounds=1, epochs=2),
+        "fixed_rounds": 1,
         "machine": "test",
         "n_student": 256,
         "epochs": epochs,
@@ -40,7 +44,10 @@ def test_tiny_run_renders_every_section(performance, tmp_path):
     }
     results["verdict"] = performance.verdict(results)
     page = performance.render(results, "python benchmarks/performance.py --quick", 1.0)
+    assert results["gated_off"][0]["trust"] == 0.0  # the voiced rows: the check says no
+    assert "within 1.2x of the net alone" in results["verdict"]
     for heading in (
+        "## 0. Fixed costs",
         "## 1. Time per epoch",
         "## 2. One step",
         "## 3. Memory",
