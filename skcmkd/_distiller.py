@@ -13,7 +13,6 @@ from sklearn.base import (
     TransformerMixin,
 )
 from sklearn.metrics import accuracy_score
-from sklearn.neighbors import NearestNeighbors
 from sklearn.utils import TransformerTags
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, column_or_1d
@@ -54,6 +53,7 @@ from .assumptions import (
 )
 from .exceptions import InconsistentVersionWarning, NonFiniteLossError, UnseenClassesWarning
 from .fallback import fit_linear_fallback
+from .neighbors import neighbor_table
 from .terms import FeatureAlignment, LabelAlignment, NeighborConsistency
 from .unseen import UnseenNaming, name_unseen_classes
 
@@ -120,7 +120,9 @@ class CrossModalDistiller(
         so the term is small and its weight large.
     n_neighbors : int, default=5
         Neighbours per row for ``neighbor_weight``, found once per
-        :meth:`fit` with :class:`~sklearn.neighbors.NearestNeighbors`.
+        :meth:`fit` (:func:`skcmkd.neighbors.neighbor_table`: exact with
+        :class:`~sklearn.neighbors.NearestNeighbors` up to 50,000 rows,
+        approximate with faiss beyond where ``skcmkd[scale]`` is installed).
     label_weight : float, default=0.0
         :math:`\lambda_L`, weight of label alignment: the KL divergence from
         the teacher head at the student's embedding to the student's
@@ -654,13 +656,6 @@ class CrossModalDistiller(
             )
         return terms, trust, relations, checks
 
-    def _neighbor_table(self, X_scaled):
-        """Indices of each row's nearest neighbours (itself excluded)."""
-        k = min(self.n_neighbors, len(X_scaled) - 1)
-        if k < 1:
-            return np.arange(len(X_scaled))[:, None]  # one row: its own neighbour
-        return NearestNeighbors(n_neighbors=k).fit(X_scaled).kneighbors(return_distance=False)
-
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y):
         """Train the student on student-modality data.
@@ -782,7 +777,7 @@ class CrossModalDistiller(
         )
         neighbors = None
         if any(term.needs_neighbors for term in terms):
-            neighbors = self._neighbor_table(X_scaled)
+            neighbors = neighbor_table(X_scaled, self.n_neighbors)
         net.fit(StudentRows(X_scaled, codes, neighbors, seed=seed), None)
         _check_finite_weights(net.module_)
         return net, prior_ratio

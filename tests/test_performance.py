@@ -30,6 +30,7 @@ def test_tiny_run_renders_every_section(performance, tmp_path):
     results = {
         "gated_off": performance.gated_off_fits(600, [(256, 2)], rounds=1),
         "checks": performance.check_costs([600], rounds=1),
+        "million": performance.million_rows(800, 1),
         "holdout": performance.holdout_fits(600, rounds=1, epochs=2),
         "fixed_rounds": 1,
         "machine": "test",
