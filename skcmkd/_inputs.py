@@ -237,8 +237,11 @@ def input_scaler():
     return make_pipeline(_MaxAbsDivider(), StandardScaler())
 
 
-def stratified_subset(rows, labels, size, rng):
-    """About ``size`` of ``rows``, each class in proportion (every class keeps one row).
+def stratified_subset(rows, labels, size, rng, *, min_per_class=1):
+    """About ``size`` of ``rows``, each class in proportion.
+
+    Every class keeps at least ``min_per_class`` rows (all of them where it
+    has fewer): a rare class is never drawn out of a cross-validation.
 
     Examples
     --------
@@ -251,6 +254,6 @@ def stratified_subset(rows, labels, size, rng):
     keep = []
     for label in np.unique(labels):
         members = rows[labels == label]
-        take = max(1, int(round(size * len(members) / len(rows))))
+        take = max(min_per_class, int(round(size * len(members) / len(rows))))
         keep.append(rng.choice(members, size=min(take, len(members)), replace=False))
     return np.sort(np.concatenate(keep))

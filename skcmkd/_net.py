@@ -66,6 +66,9 @@ class StudentRows(torch.utils.data.Dataset):
         torch's ``DataLoader`` asks for batches this way when a dataset has
         the method. Fetching and collating row by row cost more than the
         student's own step; the neighbours drawn are the same as row by row.
+        A loader over these rows therefore needs :func:`whole_batch` as its
+        ``collate_fn`` (the net sets it); a ``collate_fn`` of your own
+        (``iterator_train__collate_fn``) receives the collated batch.
         """
         rows = torch.as_tensor(indices)
         batch = {"X": self.X[rows]}

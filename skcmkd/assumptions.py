@@ -70,10 +70,11 @@ RELATION_RAMP = (0.2, 0.6)
 HOLDOUT_MARGIN = 0.04
 #: Folds of that comparison: each labelled row is held out once.
 HOLDOUT_FOLDS = 3
-#: The students of that comparison train on at most this many rows (the
-#: labelled and unlabelled rows in proportion, each class in proportion):
-#: six of them cost well under one full training on large data, and on data
-#: this size or smaller, where the margin was chosen, they see every row.
+#: The students of that comparison train on at most this many rows
+#: (:func:`holdout_rows`: every labelled row up to half of them, the rest
+#: unlabelled): six of them cost well under one full training on large data,
+#: and on data this size or smaller, where the margin was chosen, they see
+#: every row.
 HOLDOUT_MAX_ROWS = 2000
 #: :func:`check_clusters` cross-validates on at most this many labelled rows
 #: (a stratified draw; the others join the graph unlabelled): its accuracies
@@ -209,10 +210,11 @@ def check_clusters(
     if (counts >= 2).sum() < 2 or len(labelled) < n_splits:
         return ClusterCheck(np.nan, np.nan, np.nan, np.nan, np.nan, 1.0, False)
     if len(labelled) > max_labelled:
-        kept = stratified_subset(labelled, y[labelled], max_labelled, rng)
+        # every class keeps enough rows for its folds: a rare class stays in each
+        kept = stratified_subset(labelled, y[labelled], max_labelled, rng, min_per_class=n_splits)
         unlabelled = np.union1d(unlabelled, np.setdiff1d(labelled, kept))
         labelled = kept
-        classes, counts = np.unique(y[labelled], return_counts=True)
+        counts = np.unique(y[labelled], return_counts=True)[1]
     if len(unlabelled) > max_unlabelled:
         unlabelled = rng.choice(unlabelled, max_unlabelled, replace=False)
     rows = np.r_[labelled, unlabelled]
@@ -260,7 +262,7 @@ class _knn_graph:
 
     def __init__(self, X, n_neighbors):
         search = NearestNeighbors(n_neighbors=n_neighbors).fit(X)
-        self.graph = search.kneighbors_graph(search._fit_X, n_neighbors, mode="connectivity")
+        self.graph = search.kneighbors_graph(X, n_neighbors, mode="connectivity")
 
     def __call__(self, X, Y):
         return self.graph
@@ -424,9 +426,13 @@ class HoldoutCheck:
 def holdout_rows(codes, *, max_rows=HOLDOUT_MAX_ROWS, random_state=0):
     """The rows the students of :func:`compare_on_holdout` train on: all, or a draw of them.
 
-    Beyond ``max_rows`` rows, a draw of ``max_rows``: every labelled row up
-    to half of them (beyond, a draw that keeps each class's share: the
-    held-out rows decide), the rest unlabelled rows.
+    Beyond ``max_rows`` rows, a draw of about ``max_rows``: every labelled
+    row up to half of them, or up to what the unlabelled rows leave (beyond,
+    a draw that keeps each class's share and at least as many rows of each
+    class as there are folds: the held-out rows decide), the rest unlabelled
+    rows. The labelled share of the draw is then higher than the data's
+    where labels are few; the students' term weights stay those of the
+    whole data.
 
     Parameters
     ----------
@@ -454,9 +460,11 @@ def holdout_rows(codes, *, max_rows=HOLDOUT_MAX_ROWS, random_state=0):
     rng = check_random_state(random_state)
     labelled, unlabelled = np.flatnonzero(codes >= 0), np.flatnonzero(codes < 0)
     kept = labelled
-    if len(labelled) > max_rows // 2:
-        kept = stratified_subset(labelled, codes[labelled], max_rows // 2, rng)
-    others = rng.choice(unlabelled, min(len(unlabelled), max_rows - len(kept)), replace=False)
+    cap = max(max_rows // 2, max_rows - len(unlabelled))  # the rest unlabelled, if there are
+    if len(labelled) > cap:
+        kept = stratified_subset(labelled, codes[labelled], cap, rng, min_per_class=HOLDOUT_FOLDS)
+    room = max(0, min(len(unlabelled), max_rows - len(kept)))  # the draw may round up
+    others = rng.choice(unlabelled, room, replace=False)
     return np.sort(np.r_[kept, others])
 
 

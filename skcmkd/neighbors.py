@@ -38,8 +38,9 @@ def neighbor_table(X, n_neighbors):
     Returns
     -------
     table : ndarray of shape (n_samples, k), int64
-        A row's own index never appears in its row (one row alone is its own
-        neighbour).
+        Other rows' indices: a row's own index appears only where too few
+        others were found (one row alone, or an approximate search that
+        returned fewer than ``k``).
 
     Examples
     --------
@@ -59,7 +60,7 @@ def neighbor_table(X, n_neighbors):
                 "rows (hours at a million). pip install 'skcmkd[scale]' (faiss) finds "
                 "approximate ones in minutes; or set neighbor_weight=0 to skip the neighbour "
                 "term.",
-                stacklevel=3,
+                stacklevel=6,  # the user's call of fit
             )
         else:
             return _hnsw_table(faiss, X, k)

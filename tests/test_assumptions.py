@@ -71,6 +71,27 @@ def test_many_labelled_rows_are_checked_on_a_bounded_draw(monkeypatch):
     assert fits == [80] * 10  # 100 labelled rows: two draws of the folds
 
 
+def test_a_rare_class_keeps_its_folds_in_the_draw_of_labelled_rows():
+    """5,000 labelled rows, 8 of one class: the draw keeps all 8, every fold sees the class."""
+    rng = np.random.RandomState(0)
+    y = np.r_[np.ones(8, dtype=int), np.zeros(4992, dtype=int), np.full(1000, -1)]
+    X = 3 * np.eye(4)[np.maximum(y, 0)] + rng.randn(6000, 4)
+    check = check_clusters(X, y, max_labelled=500)
+    assert check.checked and np.isfinite(check.skill)
+    assert check.linear_accuracy > 0.9
+
+
+def test_a_default_fit_checks_imbalanced_data_with_many_labels():
+    from skcmkd import CrossModalDistiller
+
+    rng = np.random.RandomState(0)
+    y = np.r_[np.ones(8, dtype=int), np.zeros(992, dtype=int), np.full(200, -1)]
+    X = 3 * np.eye(4)[np.maximum(y, 0)] + rng.randn(1200, 4)
+    model = CrossModalDistiller(neighbor_weight=1.0, max_epochs=2, random_state=0)
+    model.fit(X, y)  # 1,000 labelled rows: beyond the default draw of 500
+    assert model.checks_["clusters"]["checked"]
+
+
 def test_a_noisy_skill_is_trusted_less_than_a_sure_one():
     """The lower bound: the same skill measured on fewer rows earns less trust."""
     rng = np.random.RandomState(0)

@@ -168,3 +168,18 @@ def test_holdout_students_on_large_data_see_the_draw_only(monkeypatch):
     model = CrossModalDistiller(**PARAMS).fit(X, y)
     assert model.checks_["holdout"]["measured"] and model.checks_["holdout"]["n_rows"] == 30
     assert seen == [80] * 6 + [len(X)]  # every labelled row and 50 unlabelled ones
+
+
+def test_holdout_rows_of_fully_labelled_or_label_rich_data_fill_the_draw():
+    rng = np.random.RandomState(0)
+    labelled = rng.randint(0, 3, 3000)
+    assert abs(len(holdout_rows(labelled, max_rows=2000)) - 2000) <= 3  # none unlabelled
+    codes = np.r_[rng.randint(0, 3, 1500), np.full(600, -1)]
+    rows = holdout_rows(codes, max_rows=2000)
+    assert len(rows) == 2000 and (codes[rows] == -1).sum() == 600
+
+
+def test_holdout_rows_keep_a_rare_class_in_every_fold():
+    codes = np.r_[np.full(3, 2), np.zeros(2997, dtype=int), np.full(9000, -1)]
+    rows = holdout_rows(codes, max_rows=2000)
+    assert (codes[rows] == 2).sum() == 3  # as many as the folds

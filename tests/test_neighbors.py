@@ -60,3 +60,12 @@ def test_a_fit_beyond_the_exact_size_trains_with_approximate_neighbours(monkeypa
     model = CrossModalDistiller(unlabeled_trust=1.0, max_epochs=2, random_state=0)
     model.fit(X, np.where(np.arange(600) < 40, y, -1))
     assert "nc" in model.history_[-1] and np.isfinite(model.history_[-1, "nc"])
+
+
+def test_approximate_neighbours_of_duplicated_rows_are_other_rows(monkeypatch):
+    pytest.importorskip("faiss")
+    monkeypatch.setattr(neighbors, "EXACT_MAX_ROWS", 100)
+    X = np.repeat(_rows(n=60)[0], 10, axis=0)  # every row ten times
+    table = neighbor_table(X, 5)
+    assert not (table == np.arange(600)[:, None]).any()
+    assert all(len(set(row)) == 5 for row in table)
