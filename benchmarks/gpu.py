@@ -12,7 +12,6 @@ One prepared command for a GPU machine, a few minutes:
 """
 
 import argparse
-import json
 import platform
 import sys
 import time
@@ -22,7 +21,7 @@ import ot
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from performance import SOLVERS, _table, epoch_ratios  # noqa: E402
+from performance import SOLVERS, _table, epoch_ratios, write_page  # noqa: E402
 
 
 def device_name(device):
@@ -73,13 +72,9 @@ def main(argv=None):
     command = "python benchmarks/gpu.py" + (" --quick" if args.quick else "")
     if args.device != "cuda":
         command += f" --device {args.device}"
-    page = render(rows, args.device, command, time.perf_counter() - start)
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(page)
-    out.with_suffix(".json").write_text(json.dumps(rows, indent=2))
-    print(page)
-    print(f"Wrote {out}. Reproduce: {command}")
+    write_page(
+        args.out, render(rows, args.device, command, time.perf_counter() - start), rows, command
+    )
     return 0
 
 

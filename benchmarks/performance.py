@@ -106,10 +106,16 @@ def _median_seconds(rounds, function, *args):
     return float(np.median(seconds))
 
 
-def _fit_seconds(model, X, y):
-    start = time.perf_counter()
-    model.fit(X, y)
-    return time.perf_counter() - start, model
+def _interleaved_fits(configs, common, X, y, rounds):
+    """Fit every configuration once per round, in turn: median seconds and the last models."""
+    times, models = {name: [] for name in configs}, {}
+    for _ in range(rounds):
+        for name, params in configs.items():
+            model = CrossModalDistiller(**common, **params)
+            start = time.perf_counter()
+            models[name] = model.fit(X, y)
+            times[name].append(time.perf_counter() - start)
+    return {name: float(np.median(t)) for name, t in times.items()}, models
 
 
 def gated_off_fits(n_student, settings, rounds):
@@ -128,23 +134,14 @@ def gated_off_fits(n_student, settings, rounds):
             "alone": dict(teacher=None, neighbor_weight=0.0, fallback="student"),
             "defaults": dict(teacher=teacher),
         }
-        times, trust = {name: [] for name in configs}, None
-        for _ in range(rounds):
-            for name, params in configs.items():
-                seconds, model = _fit_seconds(CrossModalDistiller(**common, **params), X, y)
-                times[name].append(seconds)
-                if name == "defaults":
-                    trust = model.unlabeled_trust_
-                else:
-                    epoch = _epoch_seconds(model)
-        median = {name: float(np.median(t)) for name, t in times.items()}
+        median, models = _interleaved_fits(configs, common, X, y, rounds)
         rows.append(
             {
                 "n_student": n_student,
                 "batch": batch,
                 "epochs": epochs,
-                "trust": trust,
-                "epoch": epoch,
+                "trust": models["defaults"].unlabeled_trust_,
+                "epoch": _epoch_seconds(models["alone"]),
                 **median,
             }
         )
@@ -158,7 +155,7 @@ def check_costs(sizes, rounds):
         X, y, _, _ = make_voiced_data(n_student, 10)
         scaler = input_scaler().fit(X)
         X_scaled = scaler.transform(X).astype(np.float32)
-        codes = y  # classes 0..9, every one labelled
+        codes = y  # the labels 0..9 are their own class codes
         row = {"n_student": n_student, "n_labelled": int((y >= 0).sum())}
         for batch in (64, 256):
             plain = CrossModalDistiller(
@@ -181,20 +178,15 @@ def holdout_fits(n_student, rounds, epochs=3, batch=256):
         "aligned": dict(teacher=teacher, unlabeled_trust=ON),
         "defaults": dict(teacher=teacher),
     }
-    times, holdout = {name: [] for name in configs}, None
-    for _ in range(rounds):
-        for name, params in configs.items():
-            seconds, model = _fit_seconds(CrossModalDistiller(**common, **params), X, y)
-            times[name].append(seconds)
-            if name == "defaults":
-                holdout = model.checks_["holdout"]
+    median, models = _interleaved_fits(configs, common, X, y, rounds)
+    holdout = models["defaults"].checks_["holdout"]
     return {
         "n_student": n_student,
         "batch": batch,
         "epochs": epochs,
         "measured": bool(holdout and holdout["measured"]),
         "keep": bool(holdout and holdout["keep"]),
-        **{name: float(np.median(t)) for name, t in times.items()},
+        **median,
     }
 
 
@@ -870,14 +862,18 @@ def main(argv=None):
     }
     results["verdict"] = verdict(results)
     command = "python benchmarks/performance.py" + (" --quick" if args.quick else "")
-    page = render(results, command, time.perf_counter() - start)
-    out = Path(args.out)
+    write_page(args.out, render(results, command, time.perf_counter() - start), results, command)
+    return 0
+
+
+def write_page(path, page, results, command):
+    """The page, its results beside it as JSON, both printed where they went."""
+    out = Path(path)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(page)
     out.with_suffix(".json").write_text(json.dumps(results, indent=2))
     print(page)
     print(f"Wrote {out}. Reproduce: {command}")
-    return 0
 
 
 if __name__ == "__main__":

@@ -202,7 +202,7 @@ def check_clusters(
     >>> check.graph_accuracy > 0.9 and check.trust > 0.8
     True
     """
-    X, y = np.asarray(X, dtype=float), np.asarray(y)
+    X, y = np.asarray(X), np.asarray(y)
     rng = check_random_state(random_state)
     mask = labelled_mask(y)
     labelled, unlabelled = np.flatnonzero(mask), np.flatnonzero(~mask)
@@ -218,7 +218,7 @@ def check_clusters(
     if len(unlabelled) > max_unlabelled:
         unlabelled = rng.choice(unlabelled, max_unlabelled, replace=False)
     rows = np.r_[labelled, unlabelled]
-    X = input_scaler().fit_transform(X[rows])
+    X = input_scaler().fit_transform(np.asarray(X[rows], dtype=float))  # no copy of all rows
     n_labelled, y_labelled = len(labelled), y[labelled]
     # many labelled rows vary less from one draw of folds to the next
     n_repeats = int(np.clip(max_labelled // n_labelled, 1, n_repeats))
