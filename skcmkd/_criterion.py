@@ -54,6 +54,7 @@ class DistillationLoss(nn.Module):
         self.teacher_batch_size = teacher_batch_size
         self.seed = seed
         self.factor = 1.0  # the warm-up's
+        self.epoch = None  # the net's, from 1 in each fit (DistillerNet)
         self.terms_ = {}
         self._sampler = _TeacherSampler(target, prior_ratio, teacher_batch_size, seed)
 
@@ -65,10 +66,19 @@ class DistillationLoss(nn.Module):
             if term.weight > 0 and (self.target is not None or not term.needs_teacher)
         ]
 
-    def forward(self, y_pred, y_true):
+    def reset(self):
+        """Forget what the terms kept from earlier steps, and the epoch (a fit starts or ends)."""
+        self.epoch = None
+        for term in self.terms:
+            term.reset()
+
+    def forward(self, y_pred, y_true, rows=None):
+        """The loss of one batch; ``rows``: the batch rows' indices in the training set."""
         logits, z, *rest = y_pred
         y = torch.as_tensor(y_true, device=logits.device).long()
-        step = Step(logits, z, y, rest[0] if rest else None, self.target, self._sampler)
+        neighbors = rest[0] if rest else None
+        rows = None if rows is None else torch.as_tensor(rows, device=logits.device)
+        step = Step(logits, z, y, neighbors, self.target, self._sampler, rows, self.epoch)
         ce = masked_cross_entropy(logits, y)
         terms, loss = {"ce": ce}, ce
         for term in self.active_terms():

@@ -8,6 +8,8 @@ training item is ``{"X": row, "neighbor": one of its neighbours}`` when the
 neighbour term is on (:class:`StudentRows`), and the module embeds both.
 """
 
+from collections.abc import Mapping
+
 import numpy as np
 import torch
 from skorch import NeuralNet
@@ -30,7 +32,12 @@ __all__ = [
 
 
 class StudentRows(torch.utils.data.Dataset):
-    """Training rows, each with one of its nearest neighbours drawn afresh.
+    """Training rows, each with its index and one of its nearest neighbours drawn afresh.
+
+    Items are ``({"X": row, "row": index, "neighbor": ...}, y)``; the net
+    hands ``"row"`` to the loss (terms that keep something per row, such as
+    feature alignment's targets, :class:`~skcmkd.terms.FeatureAlignment`),
+    not to the module.
 
     Parameters
     ----------
@@ -55,10 +62,11 @@ class StudentRows(torch.utils.data.Dataset):
         return len(self.X)
 
     def __getitem__(self, i):
-        if self.neighbors is None:
-            return {"X": self.X[i]}, self.y[i]
-        pick = torch.randint(self.neighbors.shape[1], (), generator=self.generator)
-        return {"X": self.X[i], "neighbor": self.X[self.neighbors[i, pick]]}, self.y[i]
+        item = {"X": self.X[i], "row": torch.as_tensor(i)}
+        if self.neighbors is not None:
+            pick = torch.randint(self.neighbors.shape[1], (), generator=self.generator)
+            item["neighbor"] = self.X[self.neighbors[i, pick]]
+        return item, self.y[i]
 
     def __getitems__(self, indices):
         """A whole batch in one indexing, already collated (pair it with :func:`whole_batch`).
@@ -71,7 +79,7 @@ class StudentRows(torch.utils.data.Dataset):
         (``iterator_train__collate_fn``) receives the collated batch.
         """
         rows = torch.as_tensor(indices)
-        batch = {"X": self.X[rows]}
+        batch = {"X": self.X[rows], "row": rows}
         if self.neighbors is not None:
             picks = torch.randint(self.neighbors.shape[1], (len(rows),), generator=self.generator)
             batch["neighbor"] = self.X[self.neighbors[rows, picks]]
@@ -153,8 +161,28 @@ class DistillerNet(NeuralNet):
         terms = [(name, PassthroughScoring(name=name, on_train=True)) for name in names]
         return [*super().get_default_callbacks(), *terms]
 
+    def on_train_begin(self, net, X=None, y=None, **kwargs):
+        super().on_train_begin(net, X=X, y=y, **kwargs)
+        self.criterion_.reset()
+        self.criterion_.epoch = 0
+
+    def on_epoch_begin(self, net, dataset_train=None, dataset_valid=None, **kwargs):
+        super().on_epoch_begin(net, dataset_train=dataset_train, dataset_valid=dataset_valid)
+        self.criterion_.epoch += 1
+
+    def on_train_end(self, net, X=None, y=None, **kwargs):
+        super().on_train_end(net, X=X, y=y, **kwargs)
+        self.criterion_.reset()  # what the terms kept per row is not part of the model
+
+    def infer(self, x, **fit_params):
+        """The module's output; a batch's row indices go to the loss, not the module."""
+        if isinstance(x, Mapping) and "row" in x:
+            x = {key: value for key, value in x.items() if key != "row"}
+        return super().infer(x, **fit_params)
+
     def get_loss(self, y_pred, y_true, X=None, training=False):
-        loss = self.criterion_(y_pred, y_true)
+        rows = X.get("row") if isinstance(X, Mapping) else None
+        loss = self.criterion_(y_pred, y_true, rows=rows)
         terms = self.criterion_.terms_
         if not torch.isfinite(loss):
             bad = [name for name, value in terms.items() if not torch.isfinite(value)]

@@ -34,6 +34,8 @@ __all__ = [
     "prior_shift_correction",
     "round_to_coupling",
     "measured_feature_alignment",
+    "transport_targets",
+    "matched_cost",
 ]
 
 #: The optimal-transport solvers :func:`feature_alignment` accepts.
@@ -113,9 +115,11 @@ def feature_alignment(
         \|z^S_i - z^T_j\|^2
 
     The exact and entropic solvers find the plan :math:`P` without autograd
-    and the loss differentiates :math:`\langle P, M(z)\rangle` through the
-    cost matrix only. By the envelope theorem this is the gradient of the
-    optimal value, at the price of one solve and no unrolled iterations.
+    and the loss differentiates :math:`\langle P, M(z)\rangle` with the plan
+    held fixed, written as each row's distance to its barycentric target
+    (:func:`transport_targets`, :func:`matched_cost`). By the envelope theorem
+    this is the gradient of the optimal value, at the price of one solve and
+    no unrolled iterations.
 
     Parameters
     ----------
@@ -175,41 +179,118 @@ def feature_alignment(
         # gradient is infinite at zero.
         projected = ot.wasserstein_1d(z_student @ directions, z_teacher @ directions, a, b, p=2)
         return projected.mean()
-    if solver == "emd":
-        return _exact_transport(z_student, z_teacher, a, b)
-    cost = ot.dist(z_student, z_teacher)  # squared Euclidean, differentiable in z
-    with torch.no_grad():
-        # A plan from fewer iterations than convergence needs is still a
-        # usable training signal: no warning at every step.
-        plan = ot.sinkhorn(
-            a, b, cost, reg, method="sinkhorn_log", numItermax=1000, stopThr=1e-6, warn=False
-        )
-        # Unconverged (tiny reg), the plan misses its marginals and its
-        # cost can land anywhere; rounded, it is a coupling again.
-        plan = round_to_coupling(plan, a, b)
-    return (plan * cost).sum().clamp_min(0.0)
+    targets, spread = transport_targets(z_student.detach(), z_teacher, a, b, solver=solver, reg=reg)
+    return matched_cost(z_student, targets, spread, a)
 
 
-def _exact_transport(z_student, z_teacher, a, b):
-    """Exact OT cost with its envelope gradient, touching only the plan's support.
+def transport_targets(z_student, z_teacher, a, b, *, solver="emd", reg=0.05):
+    r"""Each student row's share of a transport plan: where it goes, and how spread out.
 
-    The network simplex runs on the CPU in float64 by design (POT); the cost
-    matrix is built there from the detached embeddings. An exact plan has at
-    most ``n + m - 1`` non-zero entries, so the differentiable cost needs only
-    those pairs: no ``n x m`` matrix in the autograd graph, and no cancellation
-    of the expanded squared distance (identical clouds give exactly zero).
+    For the plan :math:`P` of :func:`feature_alignment` (``"emd"`` or
+    ``"sinkhorn"``), row :math:`i` of the student sends mass
+    :math:`m_i = \sum_j P_{ij}` to the barycentre
+
+    .. math::
+
+        t_i = \frac{1}{m_i} \sum_j P_{ij} z^T_j, \qquad
+        v_i = \frac{1}{m_i} \sum_j P_{ij} \|z^T_j - t_i\|^2,
+
+    and :math:`\sum_j P_{ij} \|z - z^T_j\|^2 = m_i (\|z - t_i\|^2 + v_i)`
+    for any :math:`z`. So :func:`matched_cost` on ``(t, v)`` has the plan's
+    cost as its value and its gradient: a plan solved once can be kept for
+    later steps (:class:`skcmkd.terms.FeatureAlignment`'s ``transport_every``).
+
+    The exact plan runs on the CPU in float64 (POT's network simplex) and has
+    at most ``n + m - 1`` non-zero entries; only those pairs are gathered, so
+    a row matched to a single teacher point gets exactly that point and a
+    spread of exactly zero.
+
+    Parameters
+    ----------
+    z_student : Tensor of shape (n, d)
+        Detached student embeddings.
+    z_teacher : Tensor of shape (m, d)
+    a, b : Tensor of shape (n,) and (m,), or None
+        Weights of the two clouds, each summing to one; uniform if ``None``.
+    solver : {"emd", "sinkhorn"}, default="emd"
+    reg : float, default=0.05
+
+    Returns
+    -------
+    targets : Tensor of shape (n, d)
+        The barycentres :math:`t_i`, in the student's dtype and device.
+    spread : Tensor of shape (n,)
+        :math:`v_i`, non-negative.
     """
+    n, m = len(z_student), len(z_teacher)
+    dtype, device = z_student.dtype, z_student.device
+    a = torch.full((n,), 1.0 / n, dtype=dtype, device=device) if a is None else a
+    b = torch.full((m,), 1.0 / m, dtype=dtype, device=device) if b is None else b
     with torch.no_grad():
-        # The cost in torch, not NumPy: NumPy's BLAS threads would spin against
-        # torch's on the same cores (docs/design.md).
-        cost = ot.dist(z_student.detach().double(), z_teacher.detach().double()).cpu().numpy()
-        plan = ot.emd(a.double().cpu().numpy(), b.double().cpu().numpy(), cost)
-    rows, cols = np.nonzero(plan)
-    mass = torch.as_tensor(plan[rows, cols], dtype=z_student.dtype, device=z_student.device)
-    rows = torch.as_tensor(rows, device=z_student.device)
-    cols = torch.as_tensor(cols, device=z_student.device)
-    gaps = z_student[rows] - z_teacher[cols].to(z_student.dtype)
-    return (mass * gaps.pow(2).sum(dim=1)).sum()
+        if solver == "emd":
+            # The cost in torch, not NumPy: NumPy's BLAS threads would spin
+            # against torch's on the same cores (docs/design.md).
+            cost = ot.dist(z_student.double(), z_teacher.double()).cpu().numpy()
+            plan = ot.emd(a.double().cpu().numpy(), b.double().cpu().numpy(), cost)
+            rows, cols = np.nonzero(plan)
+            mass = torch.as_tensor(plan[rows, cols], device=device)
+            rows = torch.as_tensor(rows, device=device)
+            cols = torch.as_tensor(cols, device=device)
+        elif solver == "sinkhorn":
+            cost = ot.dist(z_student, z_teacher)
+            # A plan from fewer iterations than convergence needs is still a
+            # usable training signal: no warning at every step.
+            plan = ot.sinkhorn(
+                a, b, cost, reg, method="sinkhorn_log", numItermax=1000, stopThr=1e-6, warn=False
+            )
+            # Unconverged (tiny reg), the plan misses its marginals and its
+            # cost can land anywhere; rounded, it is a coupling again.
+            plan = round_to_coupling(plan, a, b)
+            rows, cols = torch.nonzero(plan, as_tuple=True)
+            mass = plan[rows, cols].double()
+        else:
+            raise ValueError(f"transport_targets solves 'emd' or 'sinkhorn', got {solver!r}.")
+        teacher = z_teacher.to(device=device, dtype=torch.float64)
+        row_mass = torch.zeros(n, dtype=torch.float64, device=device).index_add_(0, rows, mass)
+        row_mass = row_mass.clamp_min(torch.finfo(torch.float64).tiny)
+        targets = torch.zeros(n, teacher.shape[1], dtype=torch.float64, device=device)
+        targets.index_add_(0, rows, mass[:, None] * teacher[cols])
+        targets /= row_mass[:, None]
+        gaps = (teacher[cols] - targets[rows]).pow(2).sum(dim=1)
+        spread = torch.zeros(n, dtype=torch.float64, device=device).index_add_(0, rows, mass * gaps)
+        spread /= row_mass
+    return targets.to(dtype), spread.to(dtype)
+
+
+def matched_cost(z_student, targets, spread, a=None):
+    r"""The cost of a transport plan given by its per-row targets: differentiable in ``z``.
+
+    .. math::
+
+        \sum_i a_i \big(\|z_i - t_i\|^2 + v_i\big)
+
+    with ``(t, v)`` from :func:`transport_targets`; at the embeddings the
+    plan was solved for, this is its transport cost, with the same gradient.
+
+    Parameters
+    ----------
+    z_student : Tensor of shape (n, d)
+    targets : Tensor of shape (n, d)
+    spread : Tensor of shape (n,)
+    a : Tensor of shape (n,), default=None
+        Row weights summing to one; uniform if ``None``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> z = torch.zeros(2, 1)
+    >>> float(matched_cost(z, torch.ones(2, 1), torch.tensor([0.5, 0.5])))
+    1.5
+    """
+    per_row = (z_student - targets).pow(2).sum(dim=1) + spread
+    if a is None:
+        return per_row.mean()
+    return (a.to(per_row.dtype) * per_row).sum()
 
 
 def measured_feature_alignment(z_student, z_teacher, scale=1.0, *, max_rows=2000, random_state=0):

@@ -36,8 +36,10 @@ from .alignment import (
     feature_alignment,
     joint_embedding,
     label_alignment,
+    matched_cost,
     neighbor_consistency,
     prior_shift_correction,
+    transport_targets,
 )
 
 __all__ = [
@@ -76,6 +78,9 @@ class LossTerm(nn.Module):
     def forward(self, step):
         """The term's value on one training step (a scalar tensor)."""
         raise NotImplementedError
+
+    def reset(self):
+        """Forget what earlier steps left (called when a fit starts and ends); nothing here."""
 
     def extra_repr(self):
         return f"weight={self.weight!r}"
@@ -120,14 +125,21 @@ class Step:
         The teacher as the loss sees it; ``None`` without a teacher.
     generator : torch.Generator
         The seeded generator of this fit, for any random draw of a term.
+    rows : Tensor of shape (n,) or None
+        Each row's index in the training set (:class:`skcmkd._net.StudentRows`);
+        ``None`` where the batch does not say.
+    epoch : int or None
+        The training epoch, from 1 in each fit; ``None`` outside a fit.
     """
 
-    def __init__(self, logits, z, y, z_neighbors, teacher, sampler):
+    def __init__(self, logits, z, y, z_neighbors, teacher, sampler, rows=None, epoch=None):
         self.logits = logits
         self.z = z
         self.y = y
         self.z_neighbors = z_neighbors
         self.teacher = teacher
+        self.rows = rows
+        self.epoch = epoch
         self._sampler = sampler
         self._teacher_probs = None
         self._teacher_batch = None
@@ -173,6 +185,17 @@ class FeatureAlignment(LossTerm):
     (:func:`skcmkd.alignment.joint_embedding`,
     :func:`skcmkd.alignment.feature_alignment`).
 
+    The transport is solved in one epoch of every ``transport_every``. In
+    that epoch each batch is matched to a fresh teacher batch and every row
+    keeps its share of the plan: a barycentric target and a spread
+    (:func:`skcmkd.alignment.transport_targets`). In the epochs between, a
+    row's term is its distance to that target
+    (:func:`skcmkd.alignment.matched_cost`): the cost of its last plan at its
+    current embedding (with the labels of unlabelled rows as they were at
+    the solve), with that cost's gradient, and no solve. The teacher
+    bank is fixed and the embeddings move slowly, so the plan goes stale
+    slowly; ``transport_every=1`` solves at every step.
+
     Parameters
     ----------
     weight : float, default=1.0
@@ -183,6 +206,11 @@ class FeatureAlignment(LossTerm):
         Directions of ``"sliced"``.
     label_cost : float, default=1.0
         :math:`\\beta`; ``0`` aligns the marginals only.
+    transport_every : int, default=1
+        Solve the transport in one epoch of this many (the first, then every
+        ``transport_every``-th); the sliced distance has no plan to keep and
+        is computed at every step. Steps that do not say which rows they hold
+        (:attr:`Step.rows`) solve every time.
     """
 
     name = "fa"
@@ -190,12 +218,27 @@ class FeatureAlignment(LossTerm):
     fix = "lower `feature_weight` or `lr`; with solver='sinkhorn' raise `reg`"
     needs_teacher = True
 
-    def __init__(self, weight=1.0, *, solver="emd", reg=0.05, n_projections=50, label_cost=1.0):
+    def __init__(
+        self,
+        weight=1.0,
+        *,
+        solver="emd",
+        reg=0.05,
+        n_projections=50,
+        label_cost=1.0,
+        transport_every=1,
+    ):
         super().__init__(weight)
         self.solver = solver
         self.reg = reg
         self.n_projections = n_projections
         self.label_cost = label_cost
+        self.transport_every = transport_every
+        self.reset()
+
+    def reset(self):
+        """Forget the kept targets (a new fit, or its end: the model does not pickle them)."""
+        self._targets = self._spread = self._kept = None
 
     def transport_inputs(self, step):
         """What the solver receives: both joint embeddings and the teacher masses."""
@@ -209,16 +252,63 @@ class FeatureAlignment(LossTerm):
         )
 
     def forward(self, step):
+        if self.solver == "sliced":
+            z_student, z_teacher, b = self.transport_inputs(step)
+            return feature_alignment(
+                z_student,
+                z_teacher,
+                solver="sliced",
+                b=b,
+                n_projections=self.n_projections,
+                generator=step.generator,
+            )
+        if self._reuses(step):
+            # The label part of the cost carries no gradient (the labels of
+            # unlabelled rows are the teacher head's, detached): it is kept
+            # as it was at the solve, in the spread, and only z is compared.
+            z_student = joint_embedding(step.z, scale=step.teacher.cost_scale)
+            rows = step.rows
+            return matched_cost(z_student, self._targets[rows], self._spread[rows])
         z_student, z_teacher, b = self.transport_inputs(step)
-        return feature_alignment(
-            z_student,
-            z_teacher,
-            solver=self.solver,
-            b=b,
-            reg=self.reg,
-            n_projections=self.n_projections,
-            generator=step.generator,
+        targets, spread = transport_targets(
+            z_student.detach(), z_teacher, None, b, solver=self.solver, reg=self.reg
         )
+        if step.rows is not None and self.transport_every > 1:
+            width = step.z.shape[1]
+            label_gap = (z_student[:, width:].detach() - targets[:, width:]).pow(2).sum(dim=1)
+            self._keep(step.rows, targets[:, :width], spread + label_gap)
+        return matched_cost(z_student, targets, spread)
+
+    def _reuses(self, step):
+        """Whether this step keeps the rows' last targets instead of solving."""
+        if self.transport_every <= 1 or step.rows is None or step.epoch is None:
+            return False
+        if (step.epoch - 1) % self.transport_every == 0 or self._kept is None:
+            return False
+        rows = step.rows
+        return bool(rows.max() < len(self._kept)) and bool(self._kept[rows].all())
+
+    def _keep(self, rows, targets, spread):
+        """Store the targets of these rows, growing the store to the largest row index."""
+        size = int(rows.max()) + 1
+        if self._kept is None or size > len(self._kept):
+            old = 0 if self._kept is None else len(self._kept)
+            size = max(size, 2 * old)
+            grown = (
+                torch.zeros(size, targets.shape[1], dtype=targets.dtype, device=targets.device),
+                torch.zeros(size, dtype=spread.dtype, device=spread.device),
+                torch.zeros(size, dtype=torch.bool, device=targets.device),
+            )
+            if old:
+                grown[0][:old], grown[1][:old], grown[2][:old] = (
+                    self._targets,
+                    self._spread,
+                    self._kept,
+                )
+            self._targets, self._spread, self._kept = grown
+        self._targets[rows] = targets
+        self._spread[rows] = spread
+        self._kept[rows] = True
 
 
 class LabelAlignment(LossTerm):
