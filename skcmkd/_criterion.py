@@ -44,6 +44,18 @@ class DistillationLoss(nn.Module):
         Teacher embeddings drawn per step; ``None``: as many as student rows.
     seed : int
         Seeds the teacher draws and any random draw of a term.
+
+    Attributes
+    ----------
+    epoch : int or None
+        The epoch of the fit in progress, from 1 (set by
+        :class:`~skcmkd._net.DistillerNet`); ``None`` outside a fit.
+    terms_ : dict
+        The values of the last call, detached.
+
+    Calls take ``(y_pred, y_true, rows=None)``: ``rows`` are the batch rows'
+    indices in the training set, which terms that keep something per row
+    read (:attr:`skcmkd.terms.Step.rows`).
     """
 
     def __init__(self, *, terms=(), target=None, prior_ratio=None, teacher_batch_size=256, seed=0):

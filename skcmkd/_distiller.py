@@ -190,13 +190,16 @@ class CrossModalDistiller(
         points than student rows lower the noise of minibatch transport,
         whose class proportions differ from batch to batch.
     transport_every : int, default=10
-        Solve feature alignment's transport in one epoch of this many (the
-        first, the eleventh...); in the epochs between, each student row is
+        Solve feature alignment's transport in epochs ``1, 1 + k, 1 + 2k...``
+        (``k = transport_every``); in the epochs between, each student row is
         pulled toward the target its last plan gave it, at no solve
         (``solver="emd"`` or ``"sinkhorn"``; :class:`skcmkd.terms.FeatureAlignment`).
-        ``1`` solves at every step, several times slower; on the splits where
-        the held-out check keeps the alignment, 10 cost 0.2 points against it,
-        20 cost 0.6 (``docs/probe_transport.md``).
+        ``1`` solves at every step, several times slower. On the probe splits
+        where the held-out check keeps the alignment, 10 cost 0.2 ± 0.3
+        points against a solve at every step and 20 cost 0.6 ± 0.4; on the
+        families they were not chosen on, +0.1 ± 0.9 and -0.3 ± 0.7
+        (``docs/probe_transport.md``; student sets of at most a few
+        thousand rows).
     head_init : {"auto", "random", "teacher"}, default="auto"
         Start of the student's own head: a copy of the teacher's head, or
         random as for the student alone. ``"auto"`` copies the teacher's

@@ -4,8 +4,10 @@ The loss lives in :class:`~skcmkd._criterion.DistillationLoss`; this net
 stops on a non-finite loss and records the terms in the history, and the
 :class:`WarmUp` callback tells the loss how far the warm-up has gone.
 Per-row extras travel in an ``X`` dict: each
-training item is ``{"X": row, "neighbor": one of its neighbours}`` when the
-neighbour term is on (:class:`StudentRows`), and the module embeds both.
+training item is ``{"X": row, "row": its index, "neighbor": one of its
+neighbours}`` (the neighbour when the neighbour term is on,
+:class:`StudentRows`); the module embeds ``"X"`` and ``"neighbor"``, the
+loss receives ``"row"``. The net counts the epochs of each fit for the loss.
 """
 
 from collections.abc import Mapping
@@ -168,7 +170,7 @@ class DistillerNet(NeuralNet):
 
     def on_epoch_begin(self, net, dataset_train=None, dataset_valid=None, **kwargs):
         super().on_epoch_begin(net, dataset_train=dataset_train, dataset_valid=dataset_valid)
-        self.criterion_.epoch += 1
+        self.criterion_.epoch = (self.criterion_.epoch or 0) + 1
 
     def on_train_end(self, net, X=None, y=None, **kwargs):
         super().on_train_end(net, X=X, y=y, **kwargs)

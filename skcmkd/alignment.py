@@ -200,10 +200,13 @@ def transport_targets(z_student, z_teacher, a, b, *, solver="emd", reg=0.05):
     cost as its value and its gradient: a plan solved once can be kept for
     later steps (:class:`skcmkd.terms.FeatureAlignment`'s ``transport_every``).
 
+    The identity needs the row weights of :func:`matched_cost` to be the
+    plan's row masses, ``a`` (a row of mass zero gets a target of zero).
     The exact plan runs on the CPU in float64 (POT's network simplex) and has
-    at most ``n + m - 1`` non-zero entries; only those pairs are gathered, so
-    a row matched to a single teacher point gets exactly that point and a
-    spread of exactly zero.
+    at most ``n + m - 1`` non-zero entries; only those pairs are gathered (no
+    ``n x m`` array), so a float32 row matched to a single teacher point gets
+    exactly that point and a spread of zero (in float64, up to about 1e-31).
+    Sinkhorn's plan is dense: its targets are two matrix products.
 
     Parameters
     ----------
@@ -245,11 +248,17 @@ def transport_targets(z_student, z_teacher, a, b, *, solver="emd", reg=0.05):
             )
             # Unconverged (tiny reg), the plan misses its marginals and its
             # cost can land anywhere; rounded, it is a coupling again.
-            plan = round_to_coupling(plan, a, b)
-            rows, cols = torch.nonzero(plan, as_tuple=True)
-            mass = plan[rows, cols].double()
+            plan = round_to_coupling(plan, a, b).double()
+            # A dense plan: matrix products, no n x m x d gather.
+            teacher = z_teacher.to(device=device, dtype=torch.float64)
+            row_mass = plan.sum(dim=1).clamp_min(torch.finfo(torch.float64).tiny)
+            targets = plan @ teacher / row_mass[:, None]
+            second_moment = plan @ teacher.pow(2).sum(dim=1) / row_mass
+            spread = (second_moment - targets.pow(2).sum(dim=1)).clamp_min(0.0)
+            return targets.to(dtype), spread.to(dtype)
         else:
             raise ValueError(f"transport_targets solves 'emd' or 'sinkhorn', got {solver!r}.")
+        # The exact plan's support: at most n + m - 1 pairs, gathered.
         teacher = z_teacher.to(device=device, dtype=torch.float64)
         row_mass = torch.zeros(n, dtype=torch.float64, device=device).index_add_(0, rows, mass)
         row_mass = row_mass.clamp_min(torch.finfo(torch.float64).tiny)
@@ -290,7 +299,7 @@ def matched_cost(z_student, targets, spread, a=None):
     per_row = (z_student - targets).pow(2).sum(dim=1) + spread
     if a is None:
         return per_row.mean()
-    return (a.to(per_row.dtype) * per_row).sum()
+    return (a.to(per_row) * per_row).sum()
 
 
 def measured_feature_alignment(z_student, z_teacher, scale=1.0, *, max_rows=2000, random_state=0):

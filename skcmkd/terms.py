@@ -207,10 +207,14 @@ class FeatureAlignment(LossTerm):
     label_cost : float, default=1.0
         :math:`\\beta`; ``0`` aligns the marginals only.
     transport_every : int, default=1
-        Solve the transport in one epoch of this many (the first, then every
-        ``transport_every``-th); the sliced distance has no plan to keep and
+        Solve the transport in epochs ``1, 1 + k, 1 + 2k, ...`` for ``k =
+        transport_every``; ``1`` (this class's default) solves at every step,
+        :class:`~skcmkd.CrossModalDistiller` builds the term with its own
+        ``transport_every`` (10). The sliced distance has no plan to keep and
         is computed at every step. Steps that do not say which rows they hold
-        (:attr:`Step.rows`) solve every time.
+        (:attr:`Step.rows`) solve every time. Between solves the history's
+        ``"fa"`` is the kept plans' cost at the current embeddings: at least
+        the cost a fresh solve would find, so it drops back at each solve.
     """
 
     name = "fa"
@@ -238,7 +242,12 @@ class FeatureAlignment(LossTerm):
 
     def reset(self):
         """Forget the kept targets (a new fit, or its end: the model does not pickle them)."""
-        self._targets = self._spread = self._kept = None
+        self._targets = self._spread = self._solved_in = None
+
+    def __getstate__(self):
+        # A pickle taken mid-fit (a checkpoint, a copy after an error) holds no kept targets.
+        state = super().__getstate__() if hasattr(super(), "__getstate__") else self.__dict__
+        return {**state, "_targets": None, "_spread": None, "_solved_in": None}
 
     def transport_inputs(self, step):
         """What the solver receives: both joint embeddings and the teacher masses."""
@@ -262,10 +271,8 @@ class FeatureAlignment(LossTerm):
                 n_projections=self.n_projections,
                 generator=step.generator,
             )
-        if self._reuses(step):
-            # The label part of the cost carries no gradient (the labels of
-            # unlabelled rows are the teacher head's, detached): it is kept
-            # as it was at the solve, in the spread, and only z is compared.
+        solve_epoch = self._solve_epoch(step)
+        if solve_epoch is not None and solve_epoch != step.epoch and self._all_kept(step):
             z_student = joint_embedding(step.z, scale=step.teacher.cost_scale)
             rows = step.rows
             return matched_cost(z_student, self._targets[rows], self._spread[rows])
@@ -273,42 +280,51 @@ class FeatureAlignment(LossTerm):
         targets, spread = transport_targets(
             z_student.detach(), z_teacher, None, b, solver=self.solver, reg=self.reg
         )
-        if step.rows is not None and self.transport_every > 1:
+        if solve_epoch is not None:
+            # joint_embedding puts z first, then the label part. The label part
+            # carries no gradient (labels of unlabelled rows are the teacher
+            # head's, detached): it is kept as it is now, folded into the
+            # spread, and only z is compared with the kept targets later.
             width = step.z.shape[1]
             label_gap = (z_student[:, width:].detach() - targets[:, width:]).pow(2).sum(dim=1)
-            self._keep(step.rows, targets[:, :width], spread + label_gap)
+            self._keep(step.rows, solve_epoch, targets[:, :width], spread + label_gap)
         return matched_cost(z_student, targets, spread)
 
-    def _reuses(self, step):
-        """Whether this step keeps the rows' last targets instead of solving."""
+    def _solve_epoch(self, step):
+        """The epoch of this cycle's solve (1, 1 + k, ...); ``None``: no targets are kept."""
         if self.transport_every <= 1 or step.rows is None or step.epoch is None:
-            return False
-        if (step.epoch - 1) % self.transport_every == 0 or self._kept is None:
-            return False
-        rows = step.rows
-        return bool(rows.max() < len(self._kept)) and bool(self._kept[rows].all())
+            return None
+        return step.epoch - (step.epoch - 1) % self.transport_every
 
-    def _keep(self, rows, targets, spread):
-        """Store the targets of these rows, growing the store to the largest row index."""
+    def _all_kept(self, step):
+        """Whether every row of the step has targets from this cycle's solve."""
+        if self._solved_in is None:
+            return False
+        rows, cycle = step.rows, self._solve_epoch(step)
+        return bool(rows.max() < len(self._solved_in)) and bool(
+            (self._solved_in[rows] == cycle).all()
+        )
+
+    def _keep(self, rows, cycle, targets, spread):
+        """Store these rows' targets for the cycle that starts at epoch ``cycle``.
+
+        The store grows to the largest row index seen. A row missed by its
+        cycle's solve (``drop_last``, a sampler that repeats rows) is solved
+        with the first batch that holds it.
+        """
         size = int(rows.max()) + 1
-        if self._kept is None or size > len(self._kept):
-            old = 0 if self._kept is None else len(self._kept)
+        if self._solved_in is None or size > len(self._solved_in):
+            old = 0 if self._solved_in is None else len(self._solved_in)
             size = max(size, 2 * old)
-            grown = (
-                torch.zeros(size, targets.shape[1], dtype=targets.dtype, device=targets.device),
-                torch.zeros(size, dtype=spread.dtype, device=spread.device),
-                torch.zeros(size, dtype=torch.bool, device=targets.device),
-            )
+            kept = (self._targets, self._spread, self._solved_in)
+            self._targets = targets.new_zeros(size, targets.shape[1])
+            self._spread = spread.new_zeros(size)
+            self._solved_in = torch.full((size,), -1, dtype=torch.long, device=targets.device)
             if old:
-                grown[0][:old], grown[1][:old], grown[2][:old] = (
-                    self._targets,
-                    self._spread,
-                    self._kept,
-                )
-            self._targets, self._spread, self._kept = grown
+                self._targets[:old], self._spread[:old], self._solved_in[:old] = kept
         self._targets[rows] = targets
         self._spread[rows] = spread
-        self._kept[rows] = True
+        self._solved_in[rows] = cycle
 
 
 class LabelAlignment(LossTerm):

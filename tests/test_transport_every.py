@@ -1,5 +1,7 @@
 """Feature alignment that solves its transport once every few epochs (issue 19)."""
 
+import pickle
+
 import numpy as np
 import ot
 import pytest
@@ -7,9 +9,10 @@ import torch
 from sklearn.base import clone
 from sklearn.utils._param_validation import InvalidParameterError
 
+import skcmkd.terms
 from skcmkd import CrossModalDistiller
 from skcmkd._criterion import DistillationLoss
-from skcmkd.alignment import feature_alignment, matched_cost, transport_targets
+from skcmkd.alignment import matched_cost, transport_targets
 from skcmkd.terms import FeatureAlignment, LossTerm, Step
 
 from .conftest import FAST, TEACHER_FAST
@@ -111,9 +114,13 @@ def test_rows_without_a_target_are_solved(target):
     loss.epoch = 2
     _value_and_gradient(loss, z, logits, y, torch.arange(4, 12))  # rows 8-11 never solved
     assert not torch.equal(loss._sampler.generator(z.device).get_state(), state)
-    assert bool(term._kept[:12].all())
+    assert bool((term._solved_in[:12] == 1).all())  # all kept for the cycle of epoch 1
+    loss.epoch = 3
+    state = loss._sampler.generator(z.device).get_state()
+    _value_and_gradient(loss, z, logits, y, torch.arange(4, 12))  # now kept: no solve
+    assert torch.equal(loss._sampler.generator(z.device).get_state(), state)
     loss.reset()
-    assert term._kept is None and loss.epoch is None
+    assert term._solved_in is None and loss.epoch is None
 
 
 @pytest.mark.parametrize(
@@ -127,7 +134,7 @@ def test_without_rows_epochs_or_keeping_every_step_solves(target, every, rows, e
         _value_and_gradient(loss, z, logits, y, rows)
         assert not torch.equal(loss._sampler.generator(z.device).get_state(), state)
     if every == 1 or rows is None:
-        assert term._kept is None  # nothing to keep, or no row to keep it for
+        assert term._solved_in is None  # nothing to keep, or no row to keep it for
 
 
 def test_sliced_is_computed_at_every_step(target):
@@ -136,19 +143,53 @@ def test_sliced_is_computed_at_every_step(target):
     z, logits, y = _batch(target)
     loss.epoch = 2
     value, _ = _value_and_gradient(loss, z, logits, y, torch.arange(8))
-    assert value > 0 and term._kept is None
+    assert value > 0 and term._solved_in is None
 
 
-def test_the_solve_is_the_per_step_transport(target):
-    """In a solve epoch the term is feature_alignment on the same joint embeddings."""
+def _solved_plan(target, term, z, logits, y):
+    """The plan the term's solve at ``z`` found: the same seed draws the same teacher batch."""
+    fresh, _ = _loss(target, every=1)
+    zs, zt, b = term.transport_inputs(Step(logits, z, y, None, target, fresh._sampler))
+    zs, zt, b = zs.detach().double().numpy(), zt.double().numpy(), b.double().numpy()
+    plan = ot.emd(np.full(len(zs), 1 / len(zs)), b, ot.dist(zs, zt))
+    return plan, zs, zt
+
+
+def test_the_solve_is_the_exact_transport(target):
     loss, term = _loss(target, every=4)
     z, logits, y = _batch(target)
     loss.epoch = 1
     loss((logits, z), y, rows=torch.arange(8))
-    fresh, _ = _loss(target, every=1)  # the same seed: the same teacher batch
-    step = Step(logits, z, y, None, target, fresh._sampler)
-    zs, zt, b = term.transport_inputs(step)
-    assert float(loss.terms_["fa"]) == pytest.approx(feature_alignment(zs, zt, b=b).item())
+    plan, zs, zt = _solved_plan(target, term, z, logits, y)
+    assert float(loss.terms_["fa"]) == pytest.approx(float((plan * ot.dist(zs, zt)).sum()))
+
+
+def test_between_solves_the_term_is_the_kept_plans_cost_with_its_labels(target):
+    """At moved embeddings: sum_ij P_ij |(z'_i, q_i) - (z_j, y_j)|^2, q_i as at the solve."""
+    loss, term = _loss(target, every=4)
+    z, logits, y = _batch(target)
+    loss.epoch = 1
+    loss((logits, z), y, rows=torch.arange(8))
+    plan, zs, zt = _solved_plan(target, term, z, logits, y)
+    moved = (z + 0.2 * torch.randn(z.shape, generator=torch.Generator().manual_seed(5))).detach()
+    loss.epoch = 2
+    loss((logits, moved), y, rows=torch.arange(8))
+    width = z.shape[1]
+    zs_moved = np.hstack([moved.double().numpy() / np.sqrt(target.cost_scale), zs[:, width:]])
+    expected = float((plan * ot.dist(zs_moved, zt)).sum())
+    assert float(loss.terms_["fa"]) == pytest.approx(expected, rel=1e-5)
+
+
+def test_sinkhorn_plans_are_kept_too(target):
+    term = FeatureAlignment(1.0, solver="sinkhorn", reg=0.5, transport_every=3)
+    loss = DistillationLoss(terms=[term], target=target, teacher_batch_size=16, seed=0)
+    z, logits, y = _batch(target)
+    loss.epoch = 1
+    solved, solved_gradient = _value_and_gradient(loss, z, logits, y, torch.arange(8))
+    loss.epoch = 2
+    kept, kept_gradient = _value_and_gradient(loss, z, logits, y, torch.arange(8))
+    assert kept == pytest.approx(solved, rel=1e-5)
+    assert torch.allclose(kept_gradient, solved_gradient, atol=1e-6)
 
 
 class RecordRows(LossTerm):
@@ -174,16 +215,51 @@ def test_the_net_hands_each_batchs_rows_and_epoch_to_the_loss(unpaired):
         assert sorted(rows) == list(range(len(X)))  # every row once per epoch
 
 
-def test_a_fit_that_keeps_targets_trains_and_pickles_none_of_them(unpaired):
+def test_a_fit_solves_in_one_epoch_of_every_transport_every(unpaired, monkeypatch):
+    """150 rows, batch 64: 3 batches an epoch; 6 epochs at transport_every=3 solve in 2."""
+    calls = []
+
+    def counted(*args, **kwargs):
+        calls.append(1)
+        return transport_targets(*args, **kwargs)
+
+    monkeypatch.setattr(skcmkd.terms, "transport_targets", counted)
     X, y = unpaired["X_student"], unpaired["y_student"]
     model = CrossModalDistiller(**{**FAST, "max_epochs": 6}, transport_every=3)
     model.set_teacher(unpaired["X_teacher"], unpaired["y_teacher"], **TEACHER_FAST)
     model.fit(X, y)
+    assert len(X) == 150 and len(calls) == 2 * 3
     again = clone(model).fit(X, y)
     assert np.array_equal(model.predict_proba(X), again.predict_proba(X))
     assert np.all(np.isfinite(model.history_[:, "fa"]))
-    term = next(t for t in model.net_.criterion_.terms if isinstance(t, FeatureAlignment))
-    assert term.transport_every == 3 and term._kept is None
+
+
+def test_kept_targets_are_never_pickled(unpaired, target):
+    term = FeatureAlignment(1.0, transport_every=3)
+    loss = DistillationLoss(terms=[term], target=target, teacher_batch_size=16, seed=0)
+    z, logits, y = _batch(target)
+    loss.epoch = 1
+    loss((logits, z), y, rows=torch.arange(8))
+    assert term._solved_in is not None  # kept mid-fit
+    copied = pickle.loads(pickle.dumps(term))
+    assert copied._targets is None and copied._solved_in is None
+    assert copied.transport_every == 3 and term._solved_in is not None  # the original keeps them
+    model = CrossModalDistiller(**FAST, transport_every=2)
+    model.set_teacher(unpaired["X_teacher"], unpaired["y_teacher"], **TEACHER_FAST)
+    model.fit(unpaired["X_student"], unpaired["y_student"])
+    fitted = next(t for t in model.net_.criterion_.terms if isinstance(t, FeatureAlignment))
+    assert fitted._solved_in is None  # emptied when the fit ended
+
+
+def test_rows_missed_by_a_solve_epoch_are_solved_when_they_come(unpaired):
+    """drop_last leaves some rows out of each epoch: they get their targets when they come."""
+    X, y = unpaired["X_student"], unpaired["y_student"]
+    model = CrossModalDistiller(
+        **{**FAST, "max_epochs": 6}, transport_every=3, iterator_train__drop_last=True
+    )
+    model.set_teacher(unpaired["X_teacher"], unpaired["y_teacher"], **TEACHER_FAST)
+    model.fit(X, y)
+    assert np.all(np.isfinite(model.history_[:, "fa"]))
 
 
 def test_transport_every_must_be_a_positive_integer(unpaired):
