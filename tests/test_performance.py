@@ -12,8 +12,10 @@ def performance():
 
 def test_tiny_run_renders_every_section(performance, tmp_path):
     epochs = performance.epoch_ratios([32, 256], n_student=256, n_bank=300, rounds=1, epochs=2)
-    assert {"plain", "emd", "sinkhorn", "sliced"} <= set(epochs[0])
+    assert {"plain", "emd", "sinkhorn", "sliced", "emd every step", "deepjdot"} <= set(epochs[0])
     steps = [performance.step_costs(256, 300, repeat=1)]
+    if performance.EVERY > 1:
+        assert any("between solves" in name for name in steps[0])
     assert all(seconds > 0 for name, seconds in steps[0].items() if "batch" not in name)
     probe = performance._run_probe(64, 500, "memmap", 8, 2, _bank(performance, tmp_path, 500, 8))
     assert probe["peak_mib"] > 0 and probe["epoch_s"] > 0
