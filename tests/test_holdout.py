@@ -183,3 +183,27 @@ def test_holdout_rows_keep_a_rare_class_in_every_fold():
     codes = np.r_[np.full(3, 2), np.zeros(2997, dtype=int), np.full(9000, -1)]
     rows = holdout_rows(codes, max_rows=2000)
     assert (codes[rows] == 2).sum() == 3  # as many as the folds
+
+
+def test_holdout_students_solve_the_transport_at_every_step(monkeypatch):
+    """The margin was chosen on such students; the final fit keeps the model's schedule."""
+    from skcmkd.terms import FeatureAlignment
+
+    X, y = _clustered()
+    schedules = []
+    train = CrossModalDistiller._train
+
+    def recording(self, X_scaled, codes, classes, terms, *args):
+        schedules.append([t.transport_every for t in terms if isinstance(t, FeatureAlignment)])
+        return train(self, X_scaled, codes, classes, terms, *args)
+
+    monkeypatch.setattr(CrossModalDistiller, "_train", recording)
+    monkeypatch.setattr(assumptions, "HOLDOUT_MARGIN", -np.inf)  # the alignment is kept
+    rng = np.random.RandomState(1)
+    y_teacher = np.arange(300) % 3
+    X_teacher = 4 * np.eye(8)[y_teacher] + rng.randn(300, 8)
+    model = CrossModalDistiller(**PARAMS, transport_every=4)
+    model.set_teacher(X_teacher, y_teacher, max_epochs=2).fit(X, y)
+    assert model.checks_["holdout"]["measured"]
+    assert sorted(schedules[:-1]) == [[], [], [], [1], [1], [1]]  # plain, then aligned
+    assert schedules[-1] == [4]
