@@ -1,7 +1,8 @@
 """Issue 19: the defaults with the transport solved once every ten epochs. Writes docs/transport_defaults.md.
 
-    python benchmarks/transport_defaults.py      # about 30 minutes on 2 cores
-    python benchmarks/transport_defaults.py --from-csv docs/transport_defaults.csv  # re-render
+    python benchmarks/transport_defaults.py                      # about 45 minutes on 2 cores
+    python benchmarks/transport_defaults.py --check-like-model   # the first variant, as long
+    python benchmarks/transport_defaults.py --render             # the page from the saved rows
 
 ``docs/safety.csv`` (``benchmarks/safety.py``) holds, for every split of four
 families at 5 labels per class, what the defaults' held-out check measured
@@ -9,9 +10,12 @@ and the models it chooses between, all trained with a solve at every step
 (``transport_every=1``, before issue 19). The student alone, the logistic
 regression and the linear fall-back align nothing, so the schedule cannot
 change them. This script fits the aligned side again with the package's
-schedule (the aligned student and the check's six students), on the same
-splits (seeds 0-4), and applies the package's margin to both records: the
-defaults' test accuracy before and after, split by split. Cases of the
+schedule, on the same splits (seeds 0-4), and applies the package's margin to
+both records: the defaults' test accuracy before and after, split by split.
+The held-out check's students solve at every step as before (the package
+does so whatever ``transport_every``); ``--check-like-model`` trains them on
+the model's schedule instead, the first variant tried, which the package does
+not ship. Cases of the
 accuracy benchmark (``benchmarks/accuracy.py``) that the safety benchmark
 lacks are fitted whole. Last, the defaults against ``docs/benchmarks.csv``,
 the accuracy benchmark's page (measured before the held-out check existed).
@@ -38,15 +42,30 @@ from skcmkd.baselines import METHODS, Split, fit_teachers  # noqa: E402
 from skcmkd.datasets import load_unpaired  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
+SHIPPED_CSV = ROOT / "docs" / "transport_defaults.csv"
+VARIANT_CSV = ROOT / "docs" / "transport_defaults_check_like_model.csv"
 SEEDS = safety.TEST_SEEDS
-#: What the schedule can change: the aligned model and the check's records.
-ALIGNED_FIELDS = ("aligned", "trust", "measured", "gain", "gain_se")
 EVERY = CrossModalDistiller().transport_every
 
 
-def aligned_side(case, seed, *, max_epochs=100):
-    """The defaults' aligned fit with the check recording (margin -inf), as safety.run_split."""
+def _check_like_model():
+    """The first variant: the held-out check's students train on the model's schedule."""
+    import copy
+
+    import skcmkd._distiller
+
+    skcmkd._distiller._solved_every_step = copy.deepcopy
+
+
+def aligned_side(case, seed, *, check_like_model=False, max_epochs=100):
+    """The defaults' aligned fit with the check recording (margin -inf), as safety.run_split.
+
+    The final model does not depend on the check's students (they train in a
+    forked random state), so both variants fit the same aligned model.
+    """
     torch.set_num_threads(1)  # one worker per core
+    if check_like_model:
+        _check_like_model()
     assumptions.HOLDOUT_MARGIN = -np.inf  # the check measures, and always keeps the alignment
     data = load_unpaired(*case, labels_per_class=5, random_state=seed)
     teachers = fit_teachers(
@@ -68,10 +87,19 @@ def aligned_side(case, seed, *, max_epochs=100):
     return {"case": case, "seed": seed, **{k: float(v) for k, v in row.items()}}
 
 
-def run(before, extra_cases, *, n_jobs=2, log=print):
+def _whole_split(case, seed, check_like_model):
+    if check_like_model:
+        _check_like_model()
+    return safety.run_split(case, seed)
+
+
+def run(before, extra_cases, *, check_like_model=False, n_jobs=2, log=print):
     """Today's records: the aligned side of every split of ``before``, whole fits of the rest."""
-    calls = [delayed(aligned_side)(r["case"], r["seed"]) for r in before]
-    calls += [delayed(safety.run_split)(c, s) for c in extra_cases for s in SEEDS]
+    calls = [
+        delayed(aligned_side)(r["case"], r["seed"], check_like_model=check_like_model)
+        for r in before
+    ]
+    calls += [delayed(_whole_split)(c, s, check_like_model) for c in extra_cases for s in SEEDS]
     start, rows = time.perf_counter(), []
     for done, row in enumerate(Parallel(n_jobs=n_jobs, return_as="generator")(calls), 1):
         rows.append(row)
@@ -165,42 +193,109 @@ def accuracy_rows(after, path=ROOT / "docs" / "benchmarks.csv"):
     return out
 
 
-def render(before, after, seconds, command):
-    fam = family_rows(before, after)
+def derived_rows(before, variant):
+    """The shipped records from the first variant's run: its aligned model, the old check.
+
+    Both variants fit the same final model; the shipped check's students
+    train as those of ``docs/safety.csv``, whose records are taken.
+    """
+    old = {(r["case"], r["seed"]): r for r in before}
+    return [
+        {**old[r["case"], r["seed"]], "aligned": r["aligned"]}
+        for r in variant
+        if (r["case"], r["seed"]) in old
+    ]
+
+
+FAMILY_HEADER = [
+    "family",
+    "splits",
+    "defaults, every step",
+    f"defaults, every {EVERY} epochs",
+    "difference",
+    "worst",
+    "kept",
+    "safe margin",
+    "leaks",
+]
+ACCURACY_HEADER = [
+    "case",
+    "page (every step, no check)",
+    f"today (every {EVERY} epochs, check, fall-back)",
+    "difference",
+    "inside",
+]
+
+
+def _results(before, after):
     acc = accuracy_rows(after)
     inside = sum(r[-1] == "yes" for r in acc)
+    return f"""### Per family
+
+{_table(FAMILY_HEADER, family_rows(before, after))}
+
+### Against the accuracy benchmark's page
+
+{inside} of {len(acc)} cases inside.
+
+{_table(ACCURACY_HEADER, acc)}
+"""
+
+
+def render(before, shipped, variant, derived, seconds, command):
+    source = (
+        "**Derived, not run**: the rows combine the first variant's run (below), whose "
+        "final models are the shipped ones (the check trains in a forked random state, "
+        "so its students do not change the final fit), with the check's records of "
+        "`docs/safety.csv`, whose students train as the shipped check's do (to float "
+        "rounding: the per-row form of the transport gives the same values to about "
+        "1e-7). Cases without such records (`pix->zer`) are left out. "
+        f"`{command}` measures them (about 45 min on 2 cores); it was not run for this page."
+        if derived
+        else f"`{command}` ({seconds / 60:.0f} min on 2 cores, two splits at a time)."
+    )
     return f"""# The defaults with the transport solved once every {EVERY} epochs (issue 19)
 
-`{command}` ({seconds / 60:.0f} min on 2 cores, two splits at a time). The splits of
-[the safety benchmark](safety.md) (5 labels per class, seeds
-{SEEDS[0]}-{SEEDS[-1]}), whose records (`docs/safety.csv`) were trained with a solve
-at every step (`transport_every=1`). The student alone, the logistic regression
-and the linear fall-back align nothing and are taken from those records; the
-aligned student and the held-out check's six students are trained again with
-the package's `transport_every={EVERY}`. The package's margin
-({assumptions.HOLDOUT_MARGIN:+.2f}) then gives the defaults' model on each split, before
-and after. Accuracy in %; differences paired, mean ± 95% t interval over
+The splits of [the safety benchmark](safety.md) (5 labels per class, seeds
+{SEEDS[0]}-{SEEDS[-1]}), whose records (`docs/safety.csv`) were trained with a
+solve at every step (`transport_every=1`). The student alone, the logistic
+regression and the linear fall-back align nothing and are taken from those
+records; the final aligned student is trained again with the package's
+`transport_every={EVERY}`. The package's margin
+({assumptions.HOLDOUT_MARGIN:+.2f}) then gives the defaults' model on each split,
+before and after. Accuracy in %; differences paired, mean ± 95% t interval over
 splits. *Kept*: splits where the defaults ship the aligned student (before /
 after). *Safe margin*: the defaults minus the better of the student alone and
 a logistic regression, as on the safety page; *leaks*: splits where the
 alignment stayed on and the defaults lost more than
-{safety.LEAK_POINTS:.0f} point to that reference.
+{safety.LEAK_POINTS:.0f} point to that reference. *Against the accuracy
+benchmark's page*: the defaults on the cases of [the accuracy
+benchmark](benchmarks.md) (same splits) against its page's defaults column,
+measured at a solve at every step and before the held-out check and the
+fall-back existed (those two account for most of any difference; the safety
+page measures them); *inside*: today's mean within the page's 95% interval.
 
-## Per family
+## Shipped: the held-out check's students solve at every step
 
-{_table(["family", "splits", "defaults, every step", f"defaults, every {EVERY} epochs", "difference", "worst", "kept", "safe margin", "leaks"], fam)}
+{source}
 
-## Against the accuracy benchmark's page
+{_results(before, shipped)}
+## First variant, not shipped: the check's students on the model's schedule
 
-The defaults on the cases of [the accuracy benchmark](benchmarks.md) (same
-splits, 5 labels per class, seeds 0-4) against its page's defaults column,
-which was measured at a solve at every step and before the held-out check and
-the fall-back existed: those two account for most of any difference (the
-safety page measures them). *Inside*: today's mean within the page's 95%
-interval. {inside} of {len(acc)} cases inside.
+`python benchmarks/transport_defaults.py --check-like-model`
+({seconds / 60:.0f} min on 2 cores, two splits at a time; run at commit
+24b845c, when this was the package's behaviour). The check measured
+students trained like the final model, and on three `shapes-contour ->
+shapes-image` splits its gain rose over the margin where the aligned student
+loses to the fall-back the defaults would otherwise ship: shapes lost a point
+on average, with two leaks. The margin was chosen on students that solve at
+every step, and the check compares the aligned student with the plain net,
+not with the fall-back (a gap named in issue 17); so the package keeps the
+check's students as they were. That choice was made after seeing this run's
+shapes splits: shapes, a family the schedule was not chosen on, was looked at
+before it, so the shipped rows above are not an unseen-family result for it.
 
-{_table(["case", "page (every step, no check)", f"today (every {EVERY} epochs, check, fall-back)", "difference", "inside"], acc)}
-"""
+{_results(before, variant)}"""
 
 
 FIELDS = ("aligned", "trust", "measured", "gain", "gain_se", "logreg", "alone", "fallback")
@@ -232,20 +327,28 @@ def load(path):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default=ROOT / "docs" / "transport_defaults.md", type=Path)
-    parser.add_argument("--from-csv", type=Path, help="re-render the page from saved rows")
+    parser.add_argument(
+        "--check-like-model",
+        action="store_true",
+        help="the first variant: the check's students on the model's schedule",
+    )
+    parser.add_argument("--render", action="store_true", help="the page from the saved rows")
     parser.add_argument("--n-jobs", type=int, default=2)
     args = parser.parse_args(argv)
     records, _ = safety.load_rows(ROOT / "docs" / "safety.csv")
     before = [r for r in records if r["seed"] in SEEDS]
-    command = "python benchmarks/transport_defaults.py"
-    if args.from_csv:
-        after, seconds = load(args.from_csv)
-    else:
+    if not args.render:
         known = {r["case"] for r in before}
         extra = [c for c in ACCURACY_CASES if c not in known]
-        after, seconds = run(before, extra, n_jobs=args.n_jobs)
-        save(after, seconds, args.out.with_suffix(".csv"))
-    args.out.write_text(render(before, after, seconds, command))
+        rows, seconds = run(
+            before, extra, check_like_model=args.check_like_model, n_jobs=args.n_jobs
+        )
+        save(rows, seconds, VARIANT_CSV if args.check_like_model else SHIPPED_CSV)
+    variant, seconds = load(VARIANT_CSV)
+    derived = not SHIPPED_CSV.exists()
+    shipped = derived_rows(before, variant) if derived else load(SHIPPED_CSV)[0]
+    command = "python benchmarks/transport_defaults.py"
+    args.out.write_text(render(before, shipped, variant, derived, seconds, command))
     print(f"wrote {args.out}")
 
 
