@@ -1,5 +1,7 @@
 """benchmarks/performance.py runs on tiny sizes and renders its page (a smoke test, not timing)."""
 
+import json
+
 import pytest
 
 from .benchmark_scripts import load_benchmark
@@ -59,6 +61,11 @@ def test_tiny_run_renders_every_section(performance, tmp_path):
     ):
         assert heading in page
     assert "floor for emd" in page and "bare POT emd" in page
+    saved = tmp_path / "performance.json"
+    saved.write_text(json.dumps({**results, "command": "python x.py", "wall_s": 1.0}))
+    out = tmp_path / "again.md"
+    assert performance.main(["--from-json", str(saved), "--out", str(out)]) == 0
+    assert out.read_text() == performance.render(results, "python x.py", 1.0)
 
 
 def _bank(performance, directory, n_bank, latent):
