@@ -185,7 +185,8 @@ class CrossModalDistiller(
         the alignment terms are noise, and a strong neighbour term alone
         would collapse its embeddings.
     teacher_batch_size : int or None, default=256
-        Teacher embeddings drawn from the bank per step (with replacement);
+        Teacher embeddings drawn from the bank per step that solves the
+        transport (with replacement; see ``transport_every``);
         ``None`` draws as many as the step has student rows. More teacher
         points than student rows lower the noise of minibatch transport,
         whose class proportions differ from batch to batch.
