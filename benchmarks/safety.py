@@ -425,16 +425,18 @@ def report(rows, seconds, s, *, command):
     return "\n".join(lines) + "\n"
 
 
-def save_rows(rows, seconds, path):
+def save_rows(rows, seconds, path, fields=FIELDS):
+    """Per-split rows as CSV (``fields`` of each), the wall time on the first line."""
     with open(path, "w") as file:
         file.write(f"# wall_seconds: {seconds:.0f}\n")
         writer = csv.writer(file)
-        writer.writerow(["teacher", "student", "seed", *FIELDS])
+        writer.writerow(["teacher", "student", "seed", *fields])
         for r in rows:
-            writer.writerow([*r["case"], r["seed"], *(f"{r[k]:.6f}" for k in FIELDS)])
+            writer.writerow([*r["case"], r["seed"], *(f"{r[k]:.6f}" for k in fields)])
 
 
-def load_rows(path):
+def load_rows(path, fields=FIELDS):
+    """The rows and wall seconds :func:`save_rows` wrote; a missing field is NaN."""
     with open(path) as file:
         seconds = float(file.readline().split(":")[1])
         rows = [
@@ -442,7 +444,7 @@ def load_rows(path):
                 "case": (row["teacher"], row["student"]),
                 "seed": int(row["seed"]),
                 # rows saved before the fall-back existed: --add-fallback fills it
-                **{k: float(row.get(k) or np.nan) for k in FIELDS},
+                **{k: float(row.get(k) or np.nan) for k in fields},
             }
             for row in csv.DictReader(file)
         ]

@@ -301,29 +301,6 @@ before it, so the shipped rows above are not an unseen-family result for it.
 FIELDS = ("aligned", "trust", "measured", "gain", "gain_se", "logreg", "alone", "fallback")
 
 
-def save(rows, seconds, path):
-    with open(path, "w", newline="") as file:
-        file.write(f"# wall_seconds: {seconds:.0f}\n")
-        writer = csv.writer(file)
-        writer.writerow(["teacher", "student", "seed", *FIELDS])
-        for r in rows:
-            writer.writerow([*r["case"], r["seed"], *(f"{r[k]:.6f}" for k in FIELDS)])
-
-
-def load(path):
-    with open(path) as file:
-        seconds = float(file.readline().split(":")[1])
-        rows = [
-            {
-                "case": (r["teacher"], r["student"]),
-                "seed": int(r["seed"]),
-                **{k: float(r[k]) for k in FIELDS},
-            }
-            for r in csv.DictReader(file)
-        ]
-    return rows, seconds
-
-
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default=ROOT / "docs" / "transport_defaults.md", type=Path)
@@ -343,10 +320,12 @@ def main(argv=None):
         rows, seconds = run(
             before, extra, check_like_model=args.check_like_model, n_jobs=args.n_jobs
         )
-        save(rows, seconds, VARIANT_CSV if args.check_like_model else SHIPPED_CSV)
-    variant, seconds = load(VARIANT_CSV)
+        safety.save_rows(
+            rows, seconds, VARIANT_CSV if args.check_like_model else SHIPPED_CSV, FIELDS
+        )
+    variant, seconds = safety.load_rows(VARIANT_CSV, FIELDS)
     derived = not SHIPPED_CSV.exists()
-    shipped = derived_rows(before, variant) if derived else load(SHIPPED_CSV)[0]
+    shipped = derived_rows(before, variant) if derived else safety.load_rows(SHIPPED_CSV, FIELDS)[0]
     command = "python benchmarks/transport_defaults.py"
     args.out.write_text(render(before, shipped, variant, derived, seconds, command))
     print(f"wrote {args.out}")
