@@ -20,6 +20,8 @@ from skorch import NeuralNet
 from skorch.callbacks import ProgressBar
 
 from . import assumptions
+from . import fallback as linear_fallback
+from . import neighbors as neighbor_search
 from ._compat import Interval, StrOptions, _fit_context, validate_data
 from ._criterion import check_terms
 from ._inputs import (
@@ -51,6 +53,7 @@ from .assumptions import (
     relation_agreement_codes,
     relations_from_agreement,
 )
+from .cache import remembered
 from .exceptions import InconsistentVersionWarning, NonFiniteLossError, UnseenClassesWarning
 from .fallback import fit_linear_fallback
 from .neighbors import neighbor_table
@@ -655,7 +658,11 @@ class CrossModalDistiller(
         if self.unlabeled_trust != "auto":
             trust = float(self.unlabeled_trust)
         elif wanted:
-            clusters = check_clusters(X_scaled, codes, random_state=seed)
+            clusters = remembered(
+                "check_clusters",
+                (X_scaled, codes, seed, assumptions.CLUSTER_RAMP),
+                lambda: check_clusters(X_scaled, codes, random_state=seed),
+            )
             checks["clusters"], trust = clusters.to_dict(), clusters.trust
         for term in terms:
             term.weight = term.weight * (share if term.per_unlabeled_row else 1.0) * trust
@@ -734,8 +741,11 @@ class CrossModalDistiller(
                     )
             fallback, checks["fallback"] = None, None
             if self.fallback == "linear" and not terms and not unseen.size:
-                fallback, choice = fit_linear_fallback(
-                    X, codes, len(classes), scaler, random_state=seed
+                # the scaler is fitted on X: the rows, labels and seed decide the result
+                fallback, choice = remembered(
+                    "linear_fallback",
+                    (X, codes, len(classes), seed, _fallback_settings()),
+                    lambda: fit_linear_fallback(X, codes, len(classes), scaler, random_state=seed),
                 )
                 checks["fallback"] = choice.to_dict()
             if self.verbose:
@@ -795,7 +805,12 @@ class CrossModalDistiller(
         )
         neighbors = None
         if any(term.needs_neighbors for term in terms):
-            neighbors = neighbor_table(X_scaled, self.n_neighbors)
+            # the held-out check's students and, on small data, the final model share rows
+            neighbors = remembered(
+                "neighbor_table",
+                (X_scaled, self.n_neighbors, _search_settings()),
+                lambda: neighbor_table(X_scaled, self.n_neighbors),
+            )
         net.fit(StudentRows(X_scaled, codes, neighbors, seed=seed), None)
         _check_finite_weights(net.module_)
         return net, prior_ratio
@@ -1047,6 +1062,18 @@ def _version():
     from . import __version__
 
     return __version__
+
+
+def _fallback_settings():
+    """The module settings a linear fall-back depends on besides its inputs (a cache key)."""
+    m = linear_fallback
+    return (m.MAX_ROWS, m.CV_ROWS, m.FOLDS, m.SCALINGS)
+
+
+def _search_settings():
+    """The module settings a neighbour table depends on besides its inputs (a cache key)."""
+    m = neighbor_search
+    return (m.EXACT_MAX_ROWS, m.HNSW_LINKS, m.HNSW_BUILD, m.HNSW_SEARCH)
 
 
 def _solved_every_step(terms):

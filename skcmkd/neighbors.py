@@ -60,7 +60,7 @@ def neighbor_table(X, n_neighbors):
                 "rows (hours at a million). pip install 'skcmkd[scale]' (faiss) finds "
                 "approximate ones in minutes; or set neighbor_weight=0 to skip the neighbour "
                 "term.",
-                stacklevel=6,  # the user's call of fit
+                stacklevel=8,  # the user's call of fit (through skcmkd.cache)
             )
         else:
             return _hnsw_table(faiss, X, k)
