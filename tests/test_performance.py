@@ -36,6 +36,7 @@ def test_tiny_run_renders_every_section(performance, tmp_path):
         "checks": performance.check_costs([600], rounds=1),
         "million": performance.million_rows(800, 1),
         "holdout": performance.holdout_fits(600, rounds=1, epochs=2),
+        "grid_searches": performance.grid_searches(600, rounds=1, epochs=1),
         "fixed_rounds": 1,
         "machine": "test",
         "n_student": 256,
@@ -61,6 +62,8 @@ def test_tiny_run_renders_every_section(performance, tmp_path):
     ):
         assert heading in page
     assert "floor for emd" in page and "bare POT emd" in page
+    assert "Reuse across fits" in page
+    assert all(row["hits"] > 0 for row in results["grid_searches"])  # the memory was on
     saved = tmp_path / "performance.json"
     saved.write_text(json.dumps({**results, "command": "python x.py", "wall_s": 1.0}))
     out = tmp_path / "again.md"
