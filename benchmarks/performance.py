@@ -213,11 +213,12 @@ def grid_searches(n_student, rounds, epochs=3):
 
     grid, folds = {"feature_weight": [0.1, 1.0, 10.0]}, 3
     rows = []
-    for data, make in (("class clusters", make_data), ("voices (trust 0)", make_voiced_data)):
-        if make is make_data:
-            X, y, bank, y_bank = make(n_student, n_student, labelled_share=0.1)
-        else:
-            X, y, bank, y_bank = make(n_student, n_student)
+    data_sets = (
+        ("class clusters", make_data, {"labelled_share": 0.1}),
+        ("voices (trust 0)", make_voiced_data, {}),
+    )
+    for data, make, options in data_sets:
+        X, y, bank, y_bank = make(n_student, n_student, **options)
         teacher = CrossModalDistiller().set_teacher(bank, y_bank, encoder="precomputed")
         model = CrossModalDistiller(teacher=teacher.teacher, max_epochs=epochs, random_state=0)
         times, kept = {"off": [], "on": []}, skcmkd.cache.MAX_ENTRIES
