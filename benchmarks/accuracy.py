@@ -1,6 +1,6 @@
 """The unpaired accuracy benchmark: writes docs/benchmarks.md, .png and .csv.
 
-    python benchmarks/accuracy.py            # every case, seeds 0-4, about 25 min on 2 cores
+    python benchmarks/accuracy.py            # every case, seeds 0-4, about 105 min on 2 cores
     python benchmarks/accuracy.py --quick    # one case, two seeds, 3 epochs: a smoke test
     python benchmarks/accuracy.py --from-csv docs/benchmarks.csv   # re-render, no training
 
@@ -55,6 +55,12 @@ CASES = [
 AGREEING = [("fac", "zer"), ("fac", "kar"), ("pix", "kar"), ("kar", "pix")]
 SEEDS = range(5)
 BUDGETS = (5, None)  # labelled student rows per class; None: all labelled
+
+#: The scores of this page as measured at commit a1fc715, before issue 17's
+#: held-out check and linear fall-back and issue 19's transport schedule: the
+#: page compares the defaults with them (``git checkout a1fc715`` and this
+#: script reproduce them).
+EARLIER = Path(__file__).resolve().parents[1] / "docs" / "benchmarks_a1fc715.csv"
 
 #: Every registered method (skcmkd.baselines.METHODS), in its order: the columns.
 METHODS = get_methods()
@@ -318,6 +324,8 @@ def report(results, seconds, s, *, command, plot_name):
         lines.append("")
     if 5 in s["budgets"]:
         lines += _control_section(s) + _safety_section(s) + _gains_section(s)
+    if 5 in s["budgets"] and EARLIER.exists():
+        lines += _earlier_section(s, EARLIER)
     if "gains_all" in s:
         g = s["gains_all"]
         lines += [
@@ -443,6 +451,39 @@ def _gains_section(s):
         "",
     ]
     return lines
+
+
+def _earlier_section(s, path):
+    """The defaults and the noise teacher against the same cells of an earlier run's scores."""
+    earlier = summarise(load_scores(path)[0])
+    methods = ("skcmkd", "noise")
+    rows, inside = [], {m: 0 for m in methods}
+    cases = [c for c in s["cases"] if (c, 5) in earlier["cells"]]
+    for case in cases:
+        cells = []
+        for method in methods:
+            (old, old_ci), (new, _) = earlier["cells"][case, 5][method], s["cells"][case, 5][method]
+            within = abs(new - old) <= old_ci
+            inside[method] += within
+            cells += [_fmt(earlier["cells"][case, 5][method]), _fmt(s["cells"][case, 5][method])]
+            cells.append(f"{100 * (new - old):+.1f}{'' if within else ' (outside)'}")
+        rows.append(f"| {name(case)} | " + " | ".join(cells) + " |")
+    return [
+        "## Against this page before issues 17 and 19",
+        "",
+        f"The same splits measured at commit a1fc715 (`{path.relative_to(path.parents[1])}`): "
+        "a solve of the transport at every step, before the held-out check, the linear "
+        "fall-back and `transport_every` existed. *Outside*: today's mean is outside that "
+        "run's 95% interval. At 5 labels per class; the defaults inside on "
+        f"{inside['skcmkd']} of {len(cases)} cases, the noise teacher on "
+        f"{inside['noise']} of {len(cases)}.",
+        "",
+        "| case | defaults then | defaults now | change | noise teacher then | noise teacher now "
+        "| change |",
+        "|---|---|---|---|---|---|---|",
+        *rows,
+        "",
+    ]
 
 
 def _cores():

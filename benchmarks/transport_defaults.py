@@ -17,8 +17,8 @@ does so whatever ``transport_every``); ``--check-like-model`` trains them on
 the model's schedule instead, the first variant tried, which the package does
 not ship. Cases of the
 accuracy benchmark (``benchmarks/accuracy.py``) that the safety benchmark
-lacks are fitted whole. Last, the defaults against ``docs/benchmarks.csv``,
-the accuracy benchmark's page (measured before the held-out check existed).
+lacks are fitted whole. Last, the defaults against ``docs/benchmarks_a1fc715.csv``,
+the accuracy benchmark's scores at commit a1fc715 (before the held-out check existed).
 """
 
 import argparse
@@ -165,7 +165,7 @@ def family_rows(before, after):
     return out
 
 
-def accuracy_rows(after, path=ROOT / "docs" / "benchmarks.csv"):
+def accuracy_rows(after, path=ROOT / "docs" / "benchmarks_a1fc715.csv"):
     """The defaults on the accuracy benchmark's cases against its page's defaults column."""
     page = {}
     with open(path) as file:
@@ -272,9 +272,10 @@ a logistic regression, as on the safety page; *leaks*: splits where the
 alignment stayed on and the defaults lost more than
 {safety.LEAK_POINTS:.0f} point to that reference. *Against the accuracy
 benchmark's page*: the defaults on the cases of [the accuracy
-benchmark](benchmarks.md) (same splits) against its page's defaults column,
-measured at a solve at every step and before the held-out check and the
-fall-back existed (those two account for most of any difference; the safety
+benchmark](benchmarks.md) (same splits) against its defaults column as
+measured at commit a1fc715 (`docs/benchmarks_a1fc715.csv`), at a solve at
+every step and before the held-out check and the fall-back existed (those
+two account for most of any difference; the safety
 page measures them); *inside*: today's mean within the page's 95% interval.
 
 ## Shipped: the held-out check's students solve at every step

@@ -48,6 +48,18 @@ def test_quick_benchmark_writes_page_plot_and_scores(quick_run):
     assert any(bar.startswith("MUST: 5 labels") for bar in summary["bars"])
 
 
+def test_the_page_compares_the_defaults_with_the_earlier_run(accuracy, quick_run):
+    """Its mean then and now per case, from the committed scores of commit a1fc715."""
+    out, _ = quick_run
+    page = (out / "benchmarks.md").read_text()
+    section = page.split("## Against this page before issues 17 and 19")[1].split("\n## ")[0]
+    earlier = accuracy.summarise(accuracy.load_scores(accuracy.EARLIER)[0])
+    then = accuracy._fmt(earlier["cells"][("fac", "fou"), 5]["skcmkd"])
+    row = next(line for line in section.splitlines() if line.startswith("| fac->fou |"))
+    assert row.split(" | ")[1] == then  # the defaults then, as that run's page gave them
+    assert "cases, the noise teacher on" in section
+
+
 def test_page_re_renders_from_saved_scores(accuracy, quick_run, tmp_path):
     out, _ = quick_run
     accuracy.main(["--from-csv", str(out / "benchmarks.csv"), "--out", str(tmp_path)])
