@@ -744,7 +744,7 @@ class CrossModalDistiller(
                 # the scaler is fitted on X: the rows, labels and seed decide the result
                 fallback, choice = remembered(
                     "linear_fallback",
-                    (X, codes, len(classes), seed, _fallback_settings()),
+                    (X, codes, len(classes), seed, linear_fallback.settings()),
                     lambda: fit_linear_fallback(X, codes, len(classes), scaler, random_state=seed),
                 )
                 checks["fallback"] = choice.to_dict()
@@ -806,10 +806,12 @@ class CrossModalDistiller(
         neighbors = None
         if any(term.needs_neighbors for term in terms):
             # the held-out check's students and, on small data, the final model share rows
+            # here, not in the remembered search: a fit that reuses a table warns too
+            neighbor_search.warn_slow_search(len(X_scaled), stacklevel=5)  # the user's fit
             neighbors = remembered(
                 "neighbor_table",
-                (X_scaled, self.n_neighbors, _search_settings()),
-                lambda: neighbor_table(X_scaled, self.n_neighbors),
+                (X_scaled, self.n_neighbors, neighbor_search.settings()),
+                lambda: neighbor_table(X_scaled, self.n_neighbors, warn=False),
             )
         net.fit(StudentRows(X_scaled, codes, neighbors, seed=seed), None)
         _check_finite_weights(net.module_)
@@ -1062,18 +1064,6 @@ def _version():
     from . import __version__
 
     return __version__
-
-
-def _fallback_settings():
-    """The module settings a linear fall-back depends on besides its inputs (a cache key)."""
-    m = linear_fallback
-    return (m.MAX_ROWS, m.CV_ROWS, m.FOLDS, m.SCALINGS)
-
-
-def _search_settings():
-    """The module settings a neighbour table depends on besides its inputs (a cache key)."""
-    m = neighbor_search
-    return (m.EXACT_MAX_ROWS, m.HNSW_LINKS, m.HNSW_BUILD, m.HNSW_SEARCH)
 
 
 def _solved_every_step(terms):

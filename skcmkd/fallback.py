@@ -148,6 +148,11 @@ def scalings(scaler):
     }
 
 
+def settings():
+    """The module settings a fall-back depends on besides its inputs (part of :mod:`skcmkd.cache`'s key)."""
+    return (MAX_ROWS, CV_ROWS, FOLDS, SCALINGS)
+
+
 def fit_linear_fallback(X, codes, n_classes, scaler, *, random_state=0):
     """Fit the linear model the student's predictions are combined with.
 

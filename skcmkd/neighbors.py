@@ -17,7 +17,7 @@ import warnings
 import numpy as np
 from sklearn.neighbors import NearestNeighbors
 
-__all__ = ["EXACT_MAX_ROWS", "neighbor_table"]
+__all__ = ["EXACT_MAX_ROWS", "neighbor_table", "settings", "warn_slow_search"]
 
 #: Rows up to which the neighbours are exact (scikit-learn), whatever is installed.
 EXACT_MAX_ROWS = 50_000
@@ -25,7 +25,7 @@ EXACT_MAX_ROWS = 50_000
 HNSW_LINKS, HNSW_BUILD, HNSW_SEARCH = 16, 40, 32
 
 
-def neighbor_table(X, n_neighbors):
+def neighbor_table(X, n_neighbors, *, warn=True):
     """Indices of each row's ``n_neighbors`` nearest other rows (Euclidean).
 
     Parameters
@@ -34,6 +34,10 @@ def neighbor_table(X, n_neighbors):
         Standardised student rows.
     n_neighbors : int
         Neighbours per row; at most ``n_samples - 1`` are returned.
+    warn : bool, default=True
+        Warn where the search is exact beyond :data:`EXACT_MAX_ROWS` rows
+        (:func:`warn_slow_search`). A caller that warns itself passes
+        ``False``.
 
     Returns
     -------
@@ -52,19 +56,42 @@ def neighbor_table(X, n_neighbors):
     if k < 1:
         return np.arange(len(X))[:, None]  # one row: its own neighbour
     if len(X) > EXACT_MAX_ROWS:
-        try:
-            import faiss
-        except ImportError:
-            warnings.warn(
-                f"Finding exact nearest neighbours of {len(X):,} rows costs the square of the "
-                "rows (hours at a million). pip install 'skcmkd[scale]' (faiss) finds "
-                "approximate ones in minutes; or set neighbor_weight=0 to skip the neighbour "
-                "term.",
-                stacklevel=8,  # the user's call of fit (through skcmkd.cache)
-            )
-        else:
+        faiss = _faiss()
+        if faiss is not None:
             return _hnsw_table(faiss, X, k)
+        if warn:
+            warn_slow_search(len(X), stacklevel=2)
     return NearestNeighbors(n_neighbors=k).fit(X).kneighbors(return_distance=False)
+
+
+def warn_slow_search(n_rows, stacklevel=1):
+    """Warn where a table of ``n_rows`` rows would be searched exactly beyond :data:`EXACT_MAX_ROWS`.
+
+    That is, where faiss is not installed. ``stacklevel`` counts as
+    :func:`warnings.warn`'s does, from the caller of this function.
+    """
+    if n_rows > EXACT_MAX_ROWS and _faiss() is None:
+        warnings.warn(
+            f"Finding exact nearest neighbours of {n_rows:,} rows costs the square of the "
+            "rows (hours at a million). pip install 'skcmkd[scale]' (faiss) finds "
+            "approximate ones in minutes; or set neighbor_weight=0 to skip the neighbour "
+            "term.",
+            stacklevel=stacklevel + 1,
+        )
+
+
+def settings():
+    """The module settings a table depends on besides its inputs (part of :mod:`skcmkd.cache`'s key)."""
+    return (EXACT_MAX_ROWS, HNSW_LINKS, HNSW_BUILD, HNSW_SEARCH)
+
+
+def _faiss():
+    """The faiss module, or ``None`` where it is not installed."""
+    try:
+        import faiss
+    except ImportError:
+        return None
+    return faiss
 
 
 def _hnsw_table(faiss, X, k):

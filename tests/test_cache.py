@@ -1,5 +1,7 @@
 """What a fit computes from the student rows alone is remembered for the next fit (issue 19)."""
 
+import sys
+
 import numpy as np
 import pytest
 from sklearn.base import clone
@@ -90,9 +92,9 @@ def test_one_fit_builds_a_neighbour_table_once_for_its_check_and_its_model(unpai
     """150 rows: the held-out check's aligned students and the final model share one table."""
     built = []
 
-    def counted(X, k):
+    def counted(X, k, **options):
         built.append(len(X))
-        return neighbors.neighbor_table(X, k)
+        return neighbors.neighbor_table(X, k, **options)
 
     monkeypatch.setattr(skcmkd._distiller, "neighbor_table", counted)
     X, y = unpaired["X_student"], unpaired["y_student"]
@@ -111,6 +113,19 @@ def test_changed_module_settings_are_other_inputs(unpaired, monkeypatch):
     monkeypatch.setattr(neighbors, "EXACT_MAX_ROWS", 100)  # approximate search beyond 100 rows
     clone(model).fit(X, y)
     assert cache_info()["misses"] == misses + 1
+
+
+def test_a_fit_that_reuses_a_neighbour_table_still_warns_of_the_exact_search(unpaired, monkeypatch):
+    """The warning is about the rows, not about the search run: every fit says it, at the fit."""
+    monkeypatch.setattr(neighbors, "EXACT_MAX_ROWS", 100)  # the 150 rows count as large
+    monkeypatch.setitem(sys.modules, "faiss", None)  # import faiss raises ImportError
+    X, y = unpaired["X_student"], unpaired["y_student"]
+    model = CrossModalDistiller(**FAST)
+    for _ in range(2):
+        with pytest.warns(UserWarning, match=r"skcmkd\[scale\]") as caught:
+            clone(model).fit(X, y)
+        assert [w.filename for w in caught if "skcmkd[scale]" in str(w.message)] == [__file__]
+    assert cache_info()["hits"] >= 1  # the second fit reused the table
 
 
 def test_a_grid_search_checks_each_training_fold_once(unpaired):
