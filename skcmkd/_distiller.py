@@ -725,6 +725,9 @@ class CrossModalDistiller(
                 checks["holdout"] = holdout.to_dict()
                 if not holdout.keep:
                     terms, trust, relations = [], 0.0, None
+            if any(term.needs_neighbors for term in terms):
+                # once per fit, cached table or not; the search itself (in _train) stays quiet
+                neighbor_search.warn_slow_search(len(X_scaled), stacklevel=4)  # the user's fit
             checks["unseen"] = None
             if unseen.size and self.unseen_classes != "ignore" and (codes == -1).any():
                 naming, codes = self._name_unseen(X_scaled, codes, classes, unseen, terms, seed)
@@ -737,7 +740,7 @@ class CrossModalDistiller(
                         "unseen_classes='name' names them anyway; labelling a few of their rows "
                         "is the sure way.",
                         UnseenClassesWarning,
-                        stacklevel=3,
+                        stacklevel=4,  # the user's fit (through sklearn's _fit_context)
                     )
             fallback, checks["fallback"] = None, None
             if self.fallback == "linear" and not terms and not unseen.size:
@@ -806,8 +809,6 @@ class CrossModalDistiller(
         neighbors = None
         if any(term.needs_neighbors for term in terms):
             # the held-out check's students and, on small data, the final model share rows
-            # here, not in the remembered search: a fit that reuses a table warns too
-            neighbor_search.warn_slow_search(len(X_scaled), stacklevel=5)  # the user's fit
             neighbors = remembered(
                 "neighbor_table",
                 (X_scaled, self.n_neighbors, neighbor_search.settings()),

@@ -151,7 +151,9 @@ def test_a_teacher_of_labelled_noise_is_not_trusted_to_name_them(planes, noise_t
     kwargs = dict(SMALL, teacher=noise_teacher)
     with pytest.warns(UnseenClassesWarning, match="not named") as record:
         model = CrossModalDistiller(**kwargs).fit(planes["X"], planes["y"])
-    assert "[3, 5, 6]" in str(record[0].message)
+    warning = next(w for w in record if issubclass(w.category, UnseenClassesWarning))
+    assert "[3, 5, 6]" in str(warning.message)
+    assert warning.filename == __file__  # it points at the user's call of fit
     check = model.checks_["unseen"]
     assert not check["named"] and check["pseudo_labels"] == []
     assert "about chance" in check["reason"]
