@@ -325,7 +325,7 @@ def report(results, seconds, s, *, command, plot_name):
     if 5 in s["budgets"]:
         lines += _control_section(s) + _safety_section(s) + _gains_section(s)
     if 5 in s["budgets"] and EARLIER.exists():
-        lines += _earlier_section(s, EARLIER)
+        lines += _earlier_section(results, s, EARLIER)
     if "gains_all" in s:
         g = s["gains_all"]
         lines += [
@@ -453,28 +453,47 @@ def _gains_section(s):
     return lines
 
 
-def _earlier_section(s, path):
-    """The defaults and the noise teacher against the same cells of an earlier run's scores."""
-    earlier = summarise(load_scores(path)[0])
+def _earlier_section(results, s, path):
+    """The defaults and the noise teacher against the same splits of an earlier run's scores.
+
+    Per case: both runs' means with their 95% intervals, the change paired
+    over the seeds both ran (mean ± 95% interval), and whether today's mean
+    lies inside the earlier run's interval (issue 19's bar).
+    """
+    earlier_results = load_scores(path)[0]
+    earlier = summarise(earlier_results)
     methods = ("skcmkd", "noise")
     rows, inside = [], {m: 0 for m in methods}
     cases = [c for c in s["cases"] if (c, 5) in earlier["cells"]]
     for case in cases:
+        seeds = sorted(
+            seed
+            for (c, budget, seed) in results
+            if c == case and budget == 5 and (c, 5, seed) in earlier_results
+        )
         cells = []
         for method in methods:
-            (old, old_ci), (new, _) = earlier["cells"][case, 5][method], s["cells"][case, 5][method]
-            within = abs(new - old) <= old_ci
+            then, now = earlier["cells"][case, 5][method], s["cells"][case, 5][method]
+            within = abs(now[0] - then[0]) <= then[1]
             inside[method] += within
-            cells += [_fmt(earlier["cells"][case, 5][method]), _fmt(s["cells"][case, 5][method])]
-            cells.append(f"{100 * (new - old):+.1f}{'' if within else ' (outside)'}")
+            change = [
+                100 * (results[case, 5, seed][method] - earlier_results[case, 5, seed][method])
+                for seed in seeds
+            ]
+            cells += [
+                _fmt(then),
+                _fmt(now),
+                f"{np.mean(change):+.1f} ± {_ci95(change):.1f}{'' if within else ' (outside)'}",
+            ]
         rows.append(f"| {name(case)} | " + " | ".join(cells) + " |")
     return [
         "## Against this page before issues 17 and 19",
         "",
         f"The same splits measured at commit a1fc715 (`{path.relative_to(path.parents[1])}`): "
         "a solve of the transport at every step, before the held-out check, the linear "
-        "fall-back and `transport_every` existed. *Outside*: today's mean is outside that "
-        "run's 95% interval. At 5 labels per class; the defaults inside on "
+        "fall-back and `transport_every` existed. *Change*: today minus then, paired over "
+        "the seeds both ran (mean ± 95% interval, points); *outside*: today's mean lies "
+        "outside that run's 95% interval. At 5 labels per class; the defaults inside on "
         f"{inside['skcmkd']} of {len(cases)} cases, the noise teacher on "
         f"{inside['noise']} of {len(cases)}.",
         "",

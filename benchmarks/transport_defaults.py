@@ -22,7 +22,6 @@ the accuracy benchmark's scores at commit a1fc715 (before the held-out check exi
 """
 
 import argparse
-import csv
 import sys
 import time
 from pathlib import Path
@@ -35,6 +34,7 @@ from scipy import stats
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import safety  # noqa: E402  (its splits, rule and records)
 from accuracy import CASES as ACCURACY_CASES  # noqa: E402
+from accuracy import EARLIER, load_scores  # noqa: E402
 
 import skcmkd.assumptions as assumptions  # noqa: E402
 from skcmkd import CrossModalDistiller  # noqa: E402
@@ -165,14 +165,12 @@ def family_rows(before, after):
     return out
 
 
-def accuracy_rows(after, path=ROOT / "docs" / "benchmarks_a1fc715.csv"):
-    """The defaults on the accuracy benchmark's cases against its page's defaults column."""
+def accuracy_rows(after, path=EARLIER):
+    """The defaults on the accuracy benchmark's cases against its defaults column at a1fc715."""
     page = {}
-    with open(path) as file:
-        file.readline()
-        for r in csv.DictReader(file):
-            if r["method"] == "skcmkd" and r["labels_per_class"] == "5":
-                page.setdefault((r["teacher"], r["student"]), []).append(100 * float(r["value"]))
+    for (case, budget, _), scores in load_scores(path)[0].items():
+        if budget == 5:
+            page.setdefault(case, []).append(100 * scores["skcmkd"])
     out = []
     for case in ACCURACY_CASES:
         today = [defaults_accuracy(r) for r in after if r["case"] == case]

@@ -50,13 +50,23 @@ def test_quick_benchmark_writes_page_plot_and_scores(quick_run):
 
 def test_the_page_compares_the_defaults_with_the_earlier_run(accuracy, quick_run):
     """Its mean then and now per case, from the committed scores of commit a1fc715."""
-    out, _ = quick_run
+    out, summary = quick_run
     page = (out / "benchmarks.md").read_text()
     section = page.split("## Against this page before issues 17 and 19")[1].split("\n## ")[0]
-    earlier = accuracy.summarise(accuracy.load_scores(accuracy.EARLIER)[0])
-    then = accuracy._fmt(earlier["cells"][("fac", "fou"), 5]["skcmkd"])
+    earlier_results, _ = accuracy.load_scores(accuracy.EARLIER)
+    earlier = accuracy.summarise(earlier_results)
+    case = ("fac", "fou")
     row = next(line for line in section.splitlines() if line.startswith("| fac->fou |"))
-    assert row.split(" | ")[1] == then  # the defaults then, as that run's page gave them
+    cells = row.strip("| ").split(" | ")
+    assert cells[1] == accuracy._fmt(earlier["cells"][case, 5]["skcmkd"])  # then: that page's
+    assert cells[2] == accuracy._fmt(summary["cells"][case, 5]["skcmkd"])  # now: this run's
+    # the change is paired over the seeds both runs have (the quick run: 0 and 1)
+    results, _ = accuracy.load_scores(out / "benchmarks.csv")
+    change = [
+        100 * (results[case, 5, s]["skcmkd"] - earlier_results[case, 5, s]["skcmkd"])
+        for s in (0, 1)
+    ]
+    assert cells[3].startswith(f"{sum(change) / 2:+.1f} ± ")
     assert "cases, the noise teacher on" in section
 
 
