@@ -333,8 +333,10 @@ def report(results, seconds, s, *, command, plot_name):
             "",
             f"skcmkd minus the student alone: {g['mean']:+.1f} points on average, worst case "
             f"{g['worst']:+.1f}. Every alignment weight is spent in proportion to the share "
-            "of unlabelled rows, so a fully labelled student trains as the student alone "
-            "whatever the teacher (real, noise or permuted).",
+            "of unlabelled rows, so a fully labelled student trains the same net as the "
+            "student alone whatever the teacher (real, noise or permuted); with no alignment, "
+            "the defaults predict with it and the linear fall-back together "
+            "([fallback.md](fallback.md)), which is the difference here.",
             "",
         ]
     lines += ["## The bars", ""]
