@@ -1,6 +1,6 @@
 """The unpaired accuracy benchmark: writes docs/benchmarks.md, .png and .csv.
 
-    python benchmarks/accuracy.py            # every case, seeds 0-4, about 105 min on 2 cores
+    python benchmarks/accuracy.py            # every case, seeds 0-4, about 95 min on 2 cores
     python benchmarks/accuracy.py --quick    # one case, two seeds, 3 epochs: a smoke test
     python benchmarks/accuracy.py --from-csv docs/benchmarks.csv   # re-render, no training
 
