@@ -69,9 +69,9 @@ from performance import (  # noqa: E402
 )
 
 from skcmkd import CrossModalDistiller  # noqa: E402
-from skcmkd._inputs import input_scaler, stratified_subset  # noqa: E402
+from skcmkd._inputs import input_scaler  # noqa: E402
 from skcmkd._net import build_student  # noqa: E402
-from skcmkd.assumptions import CHECK_MAX_LABELLED, _knn_graph  # noqa: E402
+from skcmkd.assumptions import CHECK_MAX_LABELLED, _drawn_rows, _knn_graph  # noqa: E402
 
 #: scikit-learn's L-BFGS-B options for LogisticRegression(max_iter=2000), tol=1e-4.
 SKLEARN_LBFGS = {"maxiter": 2000, "maxls": 50, "gtol": 1e-4, "ftol": 64 * np.finfo(float).eps}
@@ -90,16 +90,17 @@ def _quiet_blas():
 # -- 1. the floor of the check -----------------------------------------------------
 
 
-def _check_rows(X_scaled, y, seed=0, max_unlabelled=2000):
-    """The rows the cluster check works on: its draw of labelled and unlabelled rows, scaled."""
-    rng = check_random_state(seed)
-    labelled, unlabelled = np.flatnonzero(y >= 0), np.flatnonzero(y < 0)
-    if len(labelled) > CHECK_MAX_LABELLED:
-        kept = stratified_subset(labelled, y[labelled], CHECK_MAX_LABELLED, rng, min_per_class=5)
-        unlabelled = np.union1d(unlabelled, np.setdiff1d(labelled, kept))
-        labelled = kept
-    if len(unlabelled) > max_unlabelled:
-        unlabelled = rng.choice(unlabelled, max_unlabelled, replace=False)
+def _check_rows(X_scaled, y, seed=0):
+    """The rows the cluster check works on (its own draw, :func:`skcmkd.assumptions._drawn_rows`), scaled."""
+    labelled, unlabelled = _drawn_rows(
+        y,
+        np.flatnonzero(y >= 0),
+        np.flatnonzero(y < 0),
+        CHECK_MAX_LABELLED,
+        2000,
+        5,
+        check_random_state(seed),
+    )
     rows = np.r_[labelled, unlabelled]
     return input_scaler().fit_transform(np.asarray(X_scaled[rows], dtype=float)), y[labelled]
 

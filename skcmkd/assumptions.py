@@ -209,14 +209,10 @@ def check_clusters(
     classes, counts = np.unique(y[labelled], return_counts=True)
     if (counts >= 2).sum() < 2 or len(labelled) < n_splits:
         return ClusterCheck(np.nan, np.nan, np.nan, np.nan, np.nan, 1.0, False)
-    if len(labelled) > max_labelled:
-        # every class keeps enough rows for its folds: a rare class stays in each
-        kept = stratified_subset(labelled, y[labelled], max_labelled, rng, min_per_class=n_splits)
-        unlabelled = np.union1d(unlabelled, np.setdiff1d(labelled, kept))
-        labelled = kept
-        counts = np.unique(y[labelled], return_counts=True)[1]
-    if len(unlabelled) > max_unlabelled:
-        unlabelled = rng.choice(unlabelled, max_unlabelled, replace=False)
+    labelled, unlabelled = _drawn_rows(
+        y, labelled, unlabelled, max_labelled, max_unlabelled, n_splits, rng
+    )
+    counts = np.unique(y[labelled], return_counts=True)[1]  # of the rows drawn
     rows = np.r_[labelled, unlabelled]
     X = input_scaler().fit_transform(np.asarray(X[rows], dtype=float))  # no copy of all rows
     n_labelled, y_labelled = len(labelled), y[labelled]
@@ -250,6 +246,23 @@ def check_clusters(
         trust=_ramp(skill - skill_sd, *CLUSTER_RAMP),
         checked=True,
     )
+
+
+def _drawn_rows(y, labelled, unlabelled, max_labelled, max_unlabelled, n_splits, rng):
+    """The labelled rows :func:`check_clusters` holds out and the unlabelled ones it spreads over.
+
+    At most ``max_labelled`` labelled rows (a stratified draw in which every
+    class keeps ``n_splits`` rows where it has them: a rare class stays in
+    each fold; the others join the unlabelled rows) and at most
+    ``max_unlabelled`` unlabelled ones (a random subset).
+    """
+    if len(labelled) > max_labelled:
+        kept = stratified_subset(labelled, y[labelled], max_labelled, rng, min_per_class=n_splits)
+        unlabelled = np.union1d(unlabelled, np.setdiff1d(labelled, kept))
+        labelled = kept
+    if len(unlabelled) > max_unlabelled:
+        unlabelled = rng.choice(unlabelled, max_unlabelled, replace=False)
+    return labelled, unlabelled
 
 
 class _knn_graph:
