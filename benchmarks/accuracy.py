@@ -29,6 +29,7 @@ import torch
 from joblib import Parallel, delayed
 from scipy import stats
 
+from skcmkd._meta import final_distiller
 from skcmkd.assumptions import relation_agreement
 from skcmkd.baselines import Split, fit_teachers, get_methods
 from skcmkd.datasets import MFEAT_VIEWS, load_unpaired
@@ -113,8 +114,8 @@ def run_split(case, seed, *, budgets=BUDGETS, max_epochs=100):
             model = method.run(split)
             scores[method.key] = model.score(X_test, y_test)
             if method.key == "skcmkd":
-                scores["trust"] = model.unlabeled_trust_
-                relations = model.teacher_relations_
+                scores["trust"] = model.decision_.unlabeled_trust
+                relations = final_distiller(model).teacher_relations_
                 scores["relations"] = np.nan if relations is None else relations
         # the transferability diagnostic, from the labelled rows, before training
         scores["agreement"] = relation_agreement(real, X_s, y_s) if budget is not None else np.nan
@@ -300,7 +301,7 @@ def report(results, seconds, s, *, command, plot_name):
         "(`digits`: scikit-learn's 8x8 digits; `pix`: an mfeat view) as teacher or "
         "student: nothing shared but the ten classes; the student data set splits 60/40 into "
         "training and test rows. At 5 labels per class the other training rows are given as "
-        "-1. Every case runs the same skcmkd defaults. The two control teachers "
+        "-1. Every case runs the same skcmkd defaults (`make_safe_distiller`). The two control teachers "
         "(`skcmkd.controls`) go through the same pipeline: labelled Gaussian noise with the "
         "teacher's class counts, and the real teacher's data with its classes permuted. "
         "Paired KD (mfeat only) trains the same student net on the teacher's soft labels "
@@ -372,8 +373,9 @@ def _control_section(s):
         "*Agreement* is the rank correlation between the distances of the student's class "
         "means (its labelled rows) and of the teacher's "
         "(`skcmkd.assumptions.relation_agreement`, the transferability diagnostic, measured "
-        "before training; `fit` records it in `checks_`); *trust* the factor on the "
-        "alignment weights (`unlabeled_trust_`). Each is a mean over seeds.",
+        "before training; the distiller records it in `relation_agreement_`); *trust* the "
+        "factor `SafeAlignment` put on the alignment weights (`decision_.unlabeled_trust`). "
+        "Each is a mean over seeds.",
         "",
         "| case | agreeing views | real teacher | noise teacher | permuted teacher | real minus noise | real minus permuted | agreement | trust |",
         "|---|---|---|---|---|---|---|---|---|",

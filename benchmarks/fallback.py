@@ -19,8 +19,9 @@ four families, cases, probe seeds 10-11 and test seeds 0-4):
 - the package's rule, ``fallback="linear"``: the product, the scaling chosen
   by the logistic regression's cross-validated accuracy on the labelled rows
   (:mod:`skcmkd.fallback`). It is measured as the package runs it: each
-  split fits ``CrossModalDistiller(neighbor_weight=0.0)``, which predicts with
-  the fall-back, and the net alone is that fit's own logits.
+  split fits ``SafeAlignment(CrossModalDistiller(neighbor_weight=0.0))``,
+  which has nothing to align and predicts with the fall-back, and the net
+  alone is that fit's own logits.
 
 Every candidate is also run with the features in mixed units, the control a
 rule that keeps relative sizes must pass: 10% of the features (at least one)
@@ -49,7 +50,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from skcmkd import CrossModalDistiller, fallback
+from skcmkd import CrossModalDistiller, SafeAlignment, fallback
 from skcmkd.datasets import load_unpaired
 
 
@@ -101,7 +102,9 @@ def run_split(case, seed, *, max_epochs=100):
     rows = []
     for condition in CONDITIONS:
         X, X_test = (in_units(x, condition, seed) for x in (data.X_student, data.X_test))
-        model = CrossModalDistiller(neighbor_weight=0.0, max_epochs=max_epochs, random_state=seed)
+        model = SafeAlignment(
+            CrossModalDistiller(neighbor_weight=0.0, max_epochs=max_epochs, random_state=seed)
+        )
         model.fit(X, data.y_student)
         net, _ = model.forward(X_test)
         net = torch.log_softmax(torch.from_numpy(net).double(), dim=1).numpy()
@@ -116,9 +119,10 @@ def run_split(case, seed, *, max_epochs=100):
             "student": accuracy(net),
             "logreg": benchmark_logreg.fit(X[labelled], y).score(X_test, data.y_test),
             "package": model.score(X_test, data.y_test),
-            "scaling": model.checks_["fallback"]["scaling"],
+            "scaling": model.decision_.fallback.scaling,
         }
-        for scaling, (divisor, offset, scale) in fallback.scalings(model.scaler_).items():
+        scaler = model.estimator_.scaler_
+        for scaling, (divisor, offset, scale) in fallback.scalings(scaler).items():
             logreg = LogisticRegression(max_iter=2000).fit(
                 (X[labelled] / divisor - offset) / scale, codes
             )

@@ -38,9 +38,9 @@ import numpy as np
 import ot
 import torch
 
-import skcmkd.cache
-from skcmkd import CrossModalDistiller
+from skcmkd import CrossModalDistiller, make_safe_distiller
 from skcmkd._inputs import input_scaler
+from skcmkd._meta import final_distiller
 from skcmkd.alignment import feature_alignment
 from skcmkd.assumptions import check_clusters
 from skcmkd.fallback import fit_linear_fallback
@@ -118,12 +118,15 @@ def _median_seconds(rounds, function, *args):
 
 
 def _interleaved_fits(configs, common, X, y, rounds):
-    """Fit every configuration once per round, in turn: median seconds and the last models."""
+    """Fit every configuration once per round, in turn: median seconds and the last models.
+
+    ``configs`` maps a name to ``(build, params)``: the model is
+    ``build(**common, **params)``, unfitted, so every fit is a first fit.
+    """
     times, models = {name: [] for name in configs}, {}
     for _ in range(rounds):
-        for name, params in configs.items():
-            model = CrossModalDistiller(**common, **params)
-            skcmkd.cache.clear_cache()  # every fit is timed as the first on these rows
+        for name, (build, params) in configs.items():
+            model = build(**common, **params)
             start = time.perf_counter()
             models[name] = model.fit(X, y)
             times[name].append(time.perf_counter() - start)
@@ -143,8 +146,8 @@ def gated_off_fits(n_student, settings, rounds):
     for batch, epochs in settings:
         common = dict(batch_size=batch, max_epochs=epochs, random_state=0)
         configs = {
-            "alone": dict(teacher=None, neighbor_weight=0.0, fallback="student"),
-            "defaults": dict(teacher=teacher),
+            "alone": (CrossModalDistiller, dict(teacher=None, neighbor_weight=0.0)),
+            "defaults": (make_safe_distiller, dict(teacher=teacher)),
         }
         median, models = _interleaved_fits(configs, common, X, y, rounds)
         rows.append(
@@ -152,7 +155,7 @@ def gated_off_fits(n_student, settings, rounds):
                 "n_student": n_student,
                 "batch": batch,
                 "epochs": epochs,
-                "trust": models["defaults"].unlabeled_trust_,
+                "trust": models["defaults"].decision_.unlabeled_trust,
                 "epoch": _epoch_seconds(models["alone"]),
                 **median,
             }
@@ -170,9 +173,7 @@ def check_costs(sizes, rounds):
         codes = y  # the labels 0..9 are their own class codes
         row = {"n_student": n_student, "n_labelled": int((y >= 0).sum())}
         for batch in (64, 256):
-            plain = CrossModalDistiller(
-                batch_size=batch, max_epochs=3, neighbor_weight=0.0, fallback="student"
-            )
+            plain = CrossModalDistiller(batch_size=batch, max_epochs=3, neighbor_weight=0.0)
             row[f"epoch_{batch}"] = _epoch_seconds(plain.fit(X, y))
         row["check"] = _median_seconds(rounds, check_clusters, X_scaled, codes)
         row["fallback"] = _median_seconds(rounds, fit_linear_fallback, X, codes, N_CLASSES, scaler)
@@ -186,32 +187,38 @@ def holdout_fits(n_student, rounds, epochs=3, batch=256):
     teacher = CrossModalDistiller().set_teacher(bank, y_bank, encoder="precomputed").teacher
     common = dict(batch_size=batch, max_epochs=epochs, random_state=0)
     configs = {
-        "alone": dict(teacher=None, neighbor_weight=0.0, fallback="student"),
-        "aligned": dict(teacher=teacher, unlabeled_trust=ON),
-        "defaults": dict(teacher=teacher),
+        "alone": (CrossModalDistiller, dict(teacher=None, neighbor_weight=0.0)),
+        "aligned": (CrossModalDistiller, dict(teacher=teacher)),
+        "defaults": (make_safe_distiller, dict(teacher=teacher)),
     }
     median, models = _interleaved_fits(configs, common, X, y, rounds)
-    holdout = models["defaults"].checks_["holdout"]
+    holdout = models["defaults"].decision_.holdout
     return {
         "n_student": n_student,
         "batch": batch,
         "epochs": epochs,
-        "measured": bool(holdout and holdout["measured"]),
-        "keep": bool(holdout and holdout["keep"]),
+        "measured": bool(holdout and holdout.measured),
+        "keep": bool(holdout and holdout.keep),
         **median,
     }
 
 
 def grid_searches(n_student, rounds, epochs=3):
-    """A grid search of the defaults over ``feature_weight``, with and without the memory.
+    """A grid search of the defaults over ``feature_weight``, with and without ``memory``.
 
-    Without: ``skcmkd.cache.MAX_ENTRIES = 0``, every fit computes its checks and
-    its neighbour table (the package before the memory). Two data sets: class
-    clusters (the held-out check keeps the alignment) and voices (trust 0).
+    Without: ``make_safe_distiller(memory=None)``, every fit computes its
+    checks. With: a ``joblib.Memory`` in a fresh temporary folder per round,
+    which keeps the cluster check and the linear fall-back of each training
+    fold for the next candidate (the held-out students depend on the weight
+    searched and are trained for each). Two data sets: class clusters (the
+    held-out check keeps the alignment) and voices (trust 0).
     """
+    import tempfile
+
+    import joblib
     from sklearn.model_selection import GridSearchCV
 
-    grid, folds = {"feature_weight": [0.1, 1.0, 10.0]}, 3
+    grid, folds = {"estimator__estimator__feature_weight": [0.1, 1.0, 10.0]}, 3
     rows = []
     data_sets = (
         ("class clusters", make_data, {"labelled_share": 0.1}),
@@ -220,25 +227,24 @@ def grid_searches(n_student, rounds, epochs=3):
     for data, make, options in data_sets:
         X, y, bank, y_bank = make(n_student, n_student, **options)
         teacher = CrossModalDistiller().set_teacher(bank, y_bank, encoder="precomputed")
-        model = CrossModalDistiller(teacher=teacher.teacher, max_epochs=epochs, random_state=0)
-        times, kept = {"off": [], "on": []}, skcmkd.cache.MAX_ENTRIES
+        times = {"off": [], "on": []}
         for _ in range(rounds):
             for mode in times:
-                skcmkd.cache.clear_cache()
-                skcmkd.cache.MAX_ENTRIES = kept if mode == "on" else 0
-                start = time.perf_counter()
-                search = GridSearchCV(model, grid, cv=folds).fit(X, y)
-                times[mode].append(time.perf_counter() - start)
-                hits = skcmkd.cache.cache_info()["hits"]
-        skcmkd.cache.MAX_ENTRIES = kept
+                with tempfile.TemporaryDirectory() as folder:
+                    memory = joblib.Memory(folder, verbose=0) if mode == "on" else None
+                    model = make_safe_distiller(
+                        teacher=teacher.teacher, max_epochs=epochs, random_state=0, memory=memory
+                    )
+                    start = time.perf_counter()
+                    search = GridSearchCV(model, grid, cv=folds).fit(X, y)
+                    times[mode].append(time.perf_counter() - start)
         rows.append(
             {
                 "data": data,
                 "n_student": n_student,
-                "fits": len(grid["feature_weight"]) * folds + 1,
+                "fits": len(next(iter(grid.values()))) * folds + 1,
                 "epochs": epochs,
-                "trust": search.best_estimator_.unlabeled_trust_,
-                "hits": hits,
+                "trust": search.best_estimator_.decision_.unlabeled_trust,
                 **{mode: float(np.median(t)) for mode, t in times.items()},
             }
         )
@@ -490,14 +496,12 @@ def _probe(n_student, n_bank, mode, latent, epochs):
     )
     if mode == "plain":
         model.set_params(neighbor_weight=0.0)
-    if mode in ("defaults", "aligned"):  # as a user gets it, but the number of epochs
+    if mode == "defaults":  # as a user gets it, but the number of epochs
+        model = make_safe_distiller(max_epochs=epochs, random_state=0)
+    if mode == "aligned":  # no check: the neighbour table and the alignment in every fit
         model = CrossModalDistiller(max_epochs=epochs, random_state=0)
     if mode == "alone":  # the net alone at the default batch: no teacher, term or fall-back
-        model = CrossModalDistiller(
-            max_epochs=epochs, neighbor_weight=0.0, fallback="student", random_state=0
-        )
-    if mode == "aligned":  # no check: the neighbour table and the alignment in every fit
-        model.set_params(unlabeled_trust=ON)
+        model = CrossModalDistiller(max_epochs=epochs, neighbor_weight=0.0, random_state=0)
     start = time.perf_counter()
     if bank is not None:
         model.set_teacher(bank, y_bank, encoder="precomputed")
@@ -506,7 +510,7 @@ def _probe(n_student, n_bank, mode, latent, epochs):
     model.fit(X, y)
     fit = time.perf_counter() - start
     peak = _peak_rss_mib()
-    epochs_s = model.history_[:, "dur"]
+    epochs_s = final_distiller(model).history_[:, "dur"]
     print(
         json.dumps(
             {
@@ -515,11 +519,16 @@ def _probe(n_student, n_bank, mode, latent, epochs):
                 "epoch_s": float(np.median(epochs_s[1:] if len(epochs_s) > 1 else epochs_s)),
                 "set_teacher_s": set_teacher,
                 "fit_s": fit,
-                "trust": model.unlabeled_trust_,
-                "holdout": (model.checks_["holdout"] or {}).get("reason"),
+                "trust": final_distiller(model).unlabeled_trust,
+                "holdout": _holdout_reason(model),
             }
         )
     )
+
+
+def _holdout_reason(model):
+    holdout = getattr(model, "decision_", None) and model.decision_.holdout
+    return holdout.reason if holdout else None
 
 
 def _run_probe(n_student, n_bank, mode, latent, epochs, bank_dir):
@@ -659,7 +668,6 @@ def _fixed_cost_section(results):
             f"{row['off']:.1f} s",
             f"{row['on']:.1f} s",
             f"{row['on'] / row['off']:.2f}x",
-            row["hits"],
         ]
         for row in results.get("grid_searches", [])
     ]
@@ -673,8 +681,8 @@ def _fixed_cost_section(results):
     )
     return f"""## 0. Fixed costs: the checks, and a fit they turn off
 
-Before training, the defaults check the student rows
-(`unlabeled_trust="auto"`): the cluster check
+Before training, the recommended default (`make_safe_distiller`: `SafeAlignment`
+around the distiller) checks the student rows: the cluster check
 (`skcmkd.assumptions.check_clusters`: logistic regression against label
 spreading over the neighbour graph, on folds of the labelled rows) and, where
 it lets the alignment on, the held-out check (six students on three folds).
@@ -683,8 +691,8 @@ Where the alignment ends up off, a linear fall-back is fitted
 of them labelled, and neighbours that share a "voice" (one of 200 nuisance
 clusters) more than a class: the cluster check sets trust 0.
 
-**A fit the check turns off**, against the same net alone (no teacher, no
-neighbour term, no fall-back), {gated[0]["n_student"]:,} student rows and a
+**A fit the check turns off**, against the same net alone (a
+`CrossModalDistiller` with no teacher and no neighbour term), {gated[0]["n_student"]:,} student rows and a
 bank of as many teacher embeddings; whole fits, medians of
 {results["fixed_rounds"]} interleaved rounds:
 
@@ -700,9 +708,9 @@ compares its two scalings on 500); medians of {results["fixed_rounds"]} calls:
 **Where the cluster check lets the alignment on** ({held["n_student"]:,} rows,
 class clusters, 10% labelled, batch {held["batch"]}, {held["epochs"]} epochs):
 the net alone {held["alone"]:.2f} s; the aligned student with no check
-(`unlabeled_trust=1`) {held["aligned"]:.2f} s; the defaults {held["defaults"]:.2f} s
+(`CrossModalDistiller`) {held["aligned"]:.2f} s; the defaults {held["defaults"]:.2f} s
 (held-out check {verdict}). Its six students train on at most 2,000 of the
-rows (`HOLDOUT_MAX_ROWS`), so on large data they cost a fraction of one full
+rows (`SafeAlignment(max_rows=2000)`), so on large data they cost a fraction of one full
 training; on data of 2,000 rows or fewer they see every row and the check
 costs about six trainings.
 """ + (_grid_paragraph(grid_rows, results) if grid_rows else "")
@@ -711,16 +719,15 @@ costs about six trainings.
 def _grid_paragraph(grid_rows, results):
     row = results["grid_searches"][0]
     return f"""
-**Reuse across fits** (`skcmkd.cache`): the cluster check, the linear
-fall-back and the neighbour table depend on the rows, the labels and the seed
-alone, so a fit remembers them for the next fit of the same rows (a grid
-search's candidates on one training fold; one fit's held-out students and
-its final model, which share a neighbour table on small data). A
-`GridSearchCV` of the defaults over `feature_weight` in (0.1, 1, 10), 3
-folds, {row["epochs"]} epochs per fit; "off" sets `skcmkd.cache.MAX_ENTRIES = 0` (every
-fit computes everything, as before); medians of {results["fixed_rounds"]} rounds:
+**Reuse across fits** (`memory=`): the cluster check and the linear
+fall-back depend on the rows, the labels and the seed alone, so with a
+`joblib.Memory` a fit keeps them for the next fit of the same rows (a grid
+search's candidates on one training fold). A `GridSearchCV` of the defaults
+over the distiller's `feature_weight` in (0.1, 1, 10), 3 folds,
+{row["epochs"]} epochs per fit; "off" is `memory=None`, "on" a `joblib.Memory`
+in a fresh folder; medians of {results["fixed_rounds"]} rounds:
 
-{_table(["data", "student rows", "fits", "memory off", "on", "ratio", "results reused"], grid_rows)}
+{_table(["data", "student rows", "fits", "memory off", "on", "ratio"], grid_rows)}
 
 The held-out check's students depend on the weights searched and are trained
 again for every candidate: where the alignment is on, they are most of a
@@ -735,7 +742,7 @@ def _million_paragraph(million):
         ("defaults", "the defaults (every check)"),
         (
             "aligned",
-            "the alignment on with no check (`unlabeled_trust=1`: the neighbour "
+            "the alignment on with no check (`CrossModalDistiller`: the neighbour "
             "table and the transport in the fit)",
         ),
     ):

@@ -18,7 +18,7 @@ alone elsewhere, so every margin is evaluated from the same fits.
 
 The protocol: the margin is chosen on probe seeds 10-11 only, leaving one
 family out at a time, and judged on seeds 0-4 of the family left out. The
-package's margin (``skcmkd.assumptions.HOLDOUT_MARGIN``) is the choice on
+package's margin (``SafeAlignment(margin=...)``'s default) is the choice on
 the probe seeds of all four families, shown on seeds 0-4 of all of them.
 """
 
@@ -34,6 +34,7 @@ import torch
 from joblib import Parallel, delayed
 
 import skcmkd.assumptions as assumptions
+from skcmkd import make_safe_distiller
 from skcmkd.baselines import METHODS, Split, distilled, fit_teachers
 from skcmkd.datasets import load_unpaired
 
@@ -100,10 +101,14 @@ def name(case):
     return f"{case[0]}->{case[1]}"
 
 
-def run_split(case, seed, *, max_epochs=100):
-    """One split: the fits every margin's rule is evaluated from."""
+def run_split(case, seed, *, max_epochs=100, check_transport_every=1):
+    """One split: the fits every margin's rule is evaluated from.
+
+    ``check_transport_every`` is the held-out students' schedule
+    (``SafeAlignment``'s parameter; ``benchmarks/transport_defaults.py`` tries
+    another).
+    """
     torch.set_num_threads(1)  # one worker per core
-    assumptions.HOLDOUT_MARGIN = -np.inf  # the check measures, and always keeps the alignment
     data = load_unpaired(*case, labels_per_class=5, random_state=seed)
     teachers = fit_teachers(
         {"real"}, data.X_teacher, data.y_teacher, random_state=seed, max_epochs=max_epochs
@@ -117,17 +122,21 @@ def run_split(case, seed, *, max_epochs=100):
     row["seconds_alone"] = time.perf_counter() - start
     row["fallback"] = fallback_accuracy(data, split)
     start = time.perf_counter()
-    model = METHODS["skcmkd"].run(split)
+    # the defaults with a margin of -inf: the check measures, and always keeps the alignment
+    model = make_safe_distiller(
+        teacher=teachers["real"], max_epochs=max_epochs, random_state=seed
+    ).set_params(margin=-np.inf, check_transport_every=check_transport_every)
+    model.fit(data.X_student, data.y_student)
     row["seconds_defaults"] = time.perf_counter() - start
     row["aligned"] = model.score(data.X_test, data.y_test)
-    clusters = model.checks_["clusters"]
-    row["trust"] = np.nan if clusters is None else clusters["trust"]
-    holdout = model.checks_["holdout"] or assumptions.HoldoutCheck.not_measured("").to_dict()
-    row["measured"] = float(holdout["measured"])
-    row["gain"], row["gain_se"] = holdout["gain"], holdout["gain_se"]
+    clusters = model.decision_.clusters
+    row["trust"] = np.nan if clusters is None else clusters.trust
+    holdout = model.decision_.holdout or assumptions.HoldoutCheck.not_measured("")
+    row["measured"] = float(holdout.measured)
+    row["gain"], row["gain_se"] = holdout.gain, holdout.gain_se
     row["holdout_aligned"], row["holdout_plain"] = (
-        holdout["aligned_accuracy"],
-        holdout["plain_accuracy"],
+        holdout.aligned_accuracy,
+        holdout.plain_accuracy,
     )
     return {"case": case, "seed": seed, **{k: float(row[k]) for k in FIELDS}}
 
@@ -136,7 +145,7 @@ def fallback_accuracy(data, split):
     """Test accuracy of the defaults with the alignment off: net and linear fall-back.
 
     The defaults train exactly this model wherever the checks turn the
-    alignment off (tests/test_holdout.py, tests/test_fallback.py).
+    alignment off (tests/test_safe_alignment.py).
     """
     model = distilled(neighbor_weight=0.0)(split)
     assert model.fallback_ is not None, "the fall-back should predict here"
@@ -317,7 +326,7 @@ def report(rows, seconds, s, *, command):
         "the better of the student alone and a LogisticRegression on the labelled rows, per "
         "split. *Leak*: a split where the rule left the alignment on and the defaults lost "
         f"more than {LEAK_POINTS:g} point to that reference. The rule: where the cluster "
-        "check lets the alignment on, `fit` trains the aligned and the plain student on 3 "
+        "check lets the alignment on, `SafeAlignment` trains the aligned and the plain student on 3 "
         "folds of the labelled rows and keeps the alignment only if the aligned one "
         "predicts the held-out labelled rows at least *margin* better "
         "(`skcmkd.assumptions.compare_on_holdout`); otherwise the student trains alone and "

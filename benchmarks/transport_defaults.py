@@ -37,8 +37,8 @@ from accuracy import CASES as ACCURACY_CASES  # noqa: E402
 from accuracy import EARLIER, load_scores  # noqa: E402
 
 import skcmkd.assumptions as assumptions  # noqa: E402
-from skcmkd import CrossModalDistiller  # noqa: E402
-from skcmkd.baselines import METHODS, Split, fit_teachers  # noqa: E402
+from skcmkd import CrossModalDistiller, SafeAlignment, make_safe_distiller  # noqa: E402
+from skcmkd.baselines import fit_teachers  # noqa: E402
 from skcmkd.datasets import load_unpaired  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -46,15 +46,8 @@ SHIPPED_CSV = ROOT / "docs" / "transport_defaults.csv"
 VARIANT_CSV = ROOT / "docs" / "transport_defaults_check_like_model.csv"
 SEEDS = safety.TEST_SEEDS
 EVERY = CrossModalDistiller().transport_every
-
-
-def _check_like_model():
-    """The first variant: the held-out check's students train on the model's schedule."""
-    import copy
-
-    import skcmkd._distiller
-
-    skcmkd._distiller._solved_every_step = copy.deepcopy
+#: The held-out check's margin of the defaults (SafeAlignment's default).
+MARGIN = SafeAlignment(None).margin
 
 
 def aligned_side(case, seed, *, check_like_model=False, max_epochs=100):
@@ -64,33 +57,30 @@ def aligned_side(case, seed, *, check_like_model=False, max_epochs=100):
     forked random state), so both variants fit the same aligned model.
     """
     torch.set_num_threads(1)  # one worker per core
-    if check_like_model:
-        _check_like_model()
-    assumptions.HOLDOUT_MARGIN = -np.inf  # the check measures, and always keeps the alignment
     data = load_unpaired(*case, labels_per_class=5, random_state=seed)
     teachers = fit_teachers(
         {"real"}, data.X_teacher, data.y_teacher, random_state=seed, max_epochs=max_epochs
     )
-    split = Split(
-        data.X_student, data.y_student, teachers, random_state=seed, max_epochs=max_epochs
-    )
-    model = METHODS["skcmkd"].run(split)
-    clusters = model.checks_["clusters"]
-    holdout = model.checks_["holdout"] or assumptions.HoldoutCheck.not_measured("").to_dict()
+    # margin -inf: the check measures, and always keeps the alignment; the first
+    # variant trains the check's students on the model's schedule
+    model = make_safe_distiller(
+        teacher=teachers["real"], max_epochs=max_epochs, random_state=seed
+    ).set_params(margin=-np.inf, check_transport_every=None if check_like_model else 1)
+    model.fit(data.X_student, data.y_student)
+    clusters = model.decision_.clusters
+    holdout = model.decision_.holdout or assumptions.HoldoutCheck.not_measured("")
     row = {
         "aligned": model.score(data.X_test, data.y_test),
-        "trust": np.nan if clusters is None else clusters["trust"],
-        "measured": float(holdout["measured"]),
-        "gain": holdout["gain"],
-        "gain_se": holdout["gain_se"],
+        "trust": np.nan if clusters is None else clusters.trust,
+        "measured": float(holdout.measured),
+        "gain": holdout.gain,
+        "gain_se": holdout.gain_se,
     }
     return {"case": case, "seed": seed, **{k: float(v) for k, v in row.items()}}
 
 
 def _whole_split(case, seed, check_like_model):
-    if check_like_model:
-        _check_like_model()
-    return safety.run_split(case, seed)
+    return safety.run_split(case, seed, check_transport_every=None if check_like_model else 1)
 
 
 def run(before, extra_cases, *, check_like_model=False, n_jobs=2, log=print):
@@ -118,7 +108,7 @@ def run(before, extra_cases, *, check_like_model=False, n_jobs=2, log=print):
 
 def defaults_accuracy(row):
     """The defaults' test accuracy (%) under the package's margin, from one split's records."""
-    return safety.outcome(row, assumptions.HOLDOUT_MARGIN)[0]
+    return safety.outcome(row, MARGIN)[0]
 
 
 def _interval(values):
@@ -143,12 +133,12 @@ def family_rows(before, after):
         first = [defaults_accuracy(b) for b, _ in pairs]
         then = [defaults_accuracy(a) for _, a in pairs]
         diff, half = _interval(np.subtract(then, first))
-        margins = [safety.outcome(a, assumptions.HOLDOUT_MARGIN)[1] for _, a in pairs]
+        margins = [safety.outcome(a, MARGIN)[1] for _, a in pairs]
         kept = [
-            sum(safety.keeps(r, assumptions.HOLDOUT_MARGIN) and r["trust"] > 0 for r in side)
+            sum(safety.keeps(r, MARGIN) and r["trust"] > 0 for r in side)
             for side in ([b for b, _ in pairs], [a for _, a in pairs])
         ]
-        leaks = sum(safety.leaked(a, assumptions.HOLDOUT_MARGIN) for _, a in pairs)
+        leaks = sum(safety.leaked(a, MARGIN) for _, a in pairs)
         out.append(
             [
                 family,
@@ -262,7 +252,7 @@ solve at every step (`transport_every=1`). The student alone, the logistic
 regression and the linear fall-back align nothing and are taken from those
 records; the final aligned student is trained again with the package's
 `transport_every={EVERY}`. The package's margin
-({assumptions.HOLDOUT_MARGIN:+.2f}) then gives the defaults' model on each split,
+({MARGIN:+.2f}) then gives the defaults' model on each split,
 before and after. Accuracy in %; differences paired, mean ± 95% t interval over
 splits. *Kept*: splits where the defaults ship the aligned student (before /
 after). *Safe margin*: the defaults minus the better of the student alone and

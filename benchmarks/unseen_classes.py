@@ -13,7 +13,7 @@ model before unseen classes were named (``unseen_classes="ignore"``).
 Held-out accuracy on the rows of seen classes, of unseen classes, and on all.
 The teacher-free methods cannot name a class they have no label for (0 on
 unseen classes). The constants of ``skcmkd.unseen`` were chosen on probe
-seeds 10-12 (``benchmarks/probe_unseen_gate.py``), never on these seeds.
+seeds 10-12 (``benchmarks/probes/probe_unseen_gate.py``), never on these seeds.
 
 Two smaller parts, on the agreeing mfeat pairs and seeds 0-2: the real and
 the noise teacher at 1 and 2 labels per seen class (and in the usual
@@ -36,17 +36,20 @@ from joblib import Parallel, delayed
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from accuracy import AGREEING, CASES, _ci95, _paired_p, name  # noqa: E402
 
-from skcmkd import unseen as unseen_module  # noqa: E402
+from skcmkd import UnseenClassNamer  # noqa: E402
 from skcmkd.baselines import Method, Split, distilled, fit_teachers, get_methods  # noqa: E402
 from skcmkd.datasets import hide_classes, load_unpaired  # noqa: E402
+from skcmkd.diagnostics import decisions  # noqa: E402
 from skcmkd.exceptions import UnseenClassesWarning  # noqa: E402
 
 SEEDS = range(5)
+#: The naming step of the defaults, at its default thresholds.
+NAMER = UnseenClassNamer(None)
 SMALL_SEEDS = range(3)
 N_UNSEEN = 5
 #: Today's model: the defaults without the naming step.
 IGNORE = Method(
-    "ignore", "skcmkd, unseen classes ignored", distilled(unseen_classes="ignore"), teacher="real"
+    "ignore", "skcmkd, unseen classes ignored", distilled(name_unseen=False), teacher="real"
 )
 ALL_METHODS = [*get_methods(), IGNORE]
 NAMES = {m.key: m.name for m in ALL_METHODS}
@@ -61,7 +64,8 @@ def _scores(model, X_test, y_test, unseen):
     predicted = model.predict(X_test)
     right = predicted == y_test
     hidden = np.isin(y_test, unseen)
-    check = (getattr(model, "checks_", None) or {}).get("unseen")
+    check = decisions(model).get("UnseenClassNamer") if hasattr(model, "decision_") else None
+    check = None if check is None or not check.unseen else check.to_dict()
     scores = {
         "seen": float(right[~hidden].mean()) if (~hidden).any() else np.nan,
         "unseen": float(right[hidden].mean()) if hidden.any() else np.nan,
@@ -238,8 +242,8 @@ def report(rows, seconds, s, *, command):
         f"per seed {N_UNSEEN} of the 10 classes are unseen (no labelled row: only `-1` rows), "
         "each other class has 5 labelled rows. Held-out accuracy (%), mean ± 95% confidence "
         "interval over seeds. The defaults name the unseen classes from the teacher's class "
-        'relations where the labelled classes show that they hold (`unseen_classes="auto"`, '
-        "`skcmkd.unseen`); `skcmkd, unseen classes ignored` is the model before that step. The "
+        "relations where the labelled classes show that they hold (`UnseenClassNamer`, "
+        "`skcmkd.unseen`); `skcmkd, unseen classes ignored` is the model without that step. The "
         "noise and permuted teachers are the controls of `benchmarks/accuracy.py` "
         "(docs/benchmarks.md): a teacher of labelled noise can only name unseen classes at "
         "chance, and names none where the check declines.",
@@ -264,10 +268,10 @@ def report(rows, seconds, s, *, command):
         "",
         "## The check, per case and teacher",
         "",
-        '`checks_["unseen"]`, means over seeds: the permutation p-value of the naming against '
-        "teachers with their classes shuffled, the relational fit of the naming (named where "
-        f"the fit is at least {unseen_module.MIN_FIT} and p at most "
-        f"{unseen_module.MAX_P_VALUE}), the agreement of the anchored classes' relations with "
+        "`UnseenClassNamer`'s `decision_`, means over seeds: the permutation p-value of the "
+        "naming against teachers with their classes shuffled, the relational fit of the naming "
+        f"(named where the fit is at least {NAMER.min_fit} and p at most "
+        f"{NAMER.max_p_value}), the agreement of the anchored classes' relations with "
         "the teacher's (recorded, not used), and on how many splits the classes were named.",
         "",
         "| case | teacher | p-value | relational fit | agreement | named |",

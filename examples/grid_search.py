@@ -18,11 +18,10 @@ Put the distiller at the end of a Pipeline and search them with
   (validation folds of labelled rows only; on scikit-learn's default folds a
   scoring string counts every ``-1`` row as an error);
 - every candidate is a clone that shares the one fitted teacher (it is
-  trained once, by ``set_teacher``, not once per candidate and fold);
-- ``unlabeled_trust=1.0``: the search's own folds already compare the
+  trained once, by ``set_teacher``, not once per candidate and fold), and one
+  net trained with its own weights: the search's folds compare the
   candidates, the student alone (both weights 0) among them, on held-out
-  labels. The default ``"auto"`` would repeat that comparison inside every
-  fit (its held-out check, six more trainings per fit where it runs).
+  labels.
 """
 
 # %%
@@ -35,7 +34,7 @@ from skcmkd.datasets import load_mfeat_unpaired
 from skcmkd.model_selection import LabeledStratifiedKFold, prefer_defaults
 
 data = load_mfeat_unpaired("kar", "mor", labels_per_class=5, random_state=0)
-distiller = CrossModalDistiller(max_epochs=40, unlabeled_trust=1.0, random_state=0)
+distiller = CrossModalDistiller(max_epochs=40, random_state=0)
 distiller.set_teacher(data.X_teacher, data.y_teacher)
 
 pipeline = make_pipeline(QuantileTransformer(n_quantiles=100), distiller)

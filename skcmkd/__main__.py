@@ -10,8 +10,10 @@ import numpy as np
 import torch
 from joblib import Parallel, delayed
 
+from ._meta import final_distiller
 from .baselines import METHODS, Split, fit_teachers, get_methods
 from .datasets import SOURCES, hide_classes, load_unpaired
+from .diagnostics import decisions
 from .exceptions import UnseenClassesWarning
 
 #: The method the demo compares with the others (skcmkd.baselines.METHODS).
@@ -75,14 +77,15 @@ def _demo_runs(args, seed):
         models[method.key] = method.run(split)
         scores[method.key] = models[method.key].score(data.X_test, data.y_test)
     labelled = data.y_student != -1
-    distiller = models[SUBJECT]
+    model = models[SUBJECT]
+    distiller = final_distiller(model)
     facts = dict(
         n_labelled=int(labelled.sum()),
         n_unlabelled=int((~labelled).sum()),
         teacher_accuracy=np.mean(
             teachers["real"].predict(data.X_teacher_test) == data.y_teacher_test
         ),
-        trust=distiller.unlabeled_trust_,
+        trust=distiller.unlabeled_trust,
         relations=distiller.teacher_relations_,
     )
     return seed, scores, facts
@@ -174,9 +177,9 @@ def _unseen_split(args, seed):
                 model = method.run(split)
             right = model.predict(data.X_test) == data.y_test
             scores[method.key] = (right[hidden].mean(), right.mean())
-            check = getattr(model, "checks_", {}).get("unseen")
-            if check is not None:
-                named[method.key] = check["named"]
+            naming = decisions(model).get("UnseenClassNamer")
+            if naming is not None and naming.unseen:
+                named[method.key] = naming.named
         return seed, unseen, scores, named
 
 

@@ -8,8 +8,8 @@ scikit-learn 1.2. CI runs the test suite on the lowest versions
 ``pyproject.toml`` allows (``constraints-lowest.txt``) and on the newest.
 """
 
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn_compat.base import _fit_context
 from sklearn_compat.utils.validation import validate_data
 
-__all__ = ["Interval", "StrOptions", "_fit_context", "validate_data"]
+__all__ = ["HasMethods", "Interval", "StrOptions", "_fit_context", "validate_data"]

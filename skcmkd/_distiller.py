@@ -2,7 +2,6 @@
 
 import copy
 import numbers
-import warnings
 
 import numpy as np
 import torch
@@ -12,30 +11,24 @@ from sklearn.base import (
     ClassNamePrefixFeaturesOutMixin,
     TransformerMixin,
 )
-from sklearn.metrics import accuracy_score
 from sklearn.utils import TransformerTags
-from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_is_fitted, column_or_1d
 from skorch import NeuralNet
 from skorch.callbacks import ProgressBar
 
-from . import assumptions
-from . import fallback as linear_fallback
 from . import neighbors as neighbor_search
 from ._compat import Interval, StrOptions, _fit_context, validate_data
 from ._criterion import check_terms
 from ._inputs import (
     check_device,
-    check_features,
     check_features_and_labels,
-    check_labels,
-    check_lengths,
     check_teacher_data,
     input_scaler,
-    labelled_mask,
     naming_input,
 )
+from ._labels import encode_labels, teacher_codes, unseen_codes
 from ._net import StudentRows, student_net
+from ._pickling import VersionedPickle
+from ._predicting import LogitPredictions
 from ._teacher import (
     Teacher,
     check_teacher_encoder,
@@ -45,20 +38,10 @@ from ._teacher import (
     widen_target,
 )
 from .alignment import SOLVERS, class_priors
-from .assumptions import (
-    HoldoutCheck,
-    check_clusters,
-    compare_on_holdout,
-    holdout_rows,
-    relation_agreement_codes,
-    relations_from_agreement,
-)
-from .cache import remembered
-from .exceptions import InconsistentVersionWarning, NonFiniteLossError, UnseenClassesWarning
-from .fallback import fit_linear_fallback
+from .assumptions import relation_agreement_codes, relations_from_agreement
+from .exceptions import NonFiniteLossError
 from .neighbors import neighbor_table
 from .terms import FeatureAlignment, LabelAlignment, NeighborConsistency
-from .unseen import UnseenNaming, name_unseen_classes
 
 __all__ = ["CrossModalDistiller"]
 
@@ -70,7 +53,12 @@ _ROUTED_PREFIXES = tuple(
 
 
 class CrossModalDistiller(
-    ClassNamePrefixFeaturesOutMixin, ClassifierMixin, TransformerMixin, BaseEstimator
+    VersionedPickle,
+    LogitPredictions,
+    ClassNamePrefixFeaturesOutMixin,
+    ClassifierMixin,
+    TransformerMixin,
+    BaseEstimator,
 ):
     r"""Distil a teacher trained on one modality into a student on another.
 
@@ -93,12 +81,14 @@ class CrossModalDistiller(
     teacher (:meth:`set_teacher` never called) the feature and label terms
     are off.
 
-    Every term that draws on the unlabelled rows is spent in proportion to
-    their share and to ``unlabeled_trust_``, which the default measures
-    before training from the labelled rows (do input-space neighbours share
-    a class?), and confirms on held-out labelled rows. Where the alignment is
-    off, the student trains as it would alone and predicts together with a
-    logistic regression on the labelled rows (``fallback``).
+    ``fit`` trains exactly one student net, with the weights it is given:
+    every choice it makes by itself is a parameter value (``"auto"``) that
+    costs no training and is reported as a fitted attribute. Decisions that
+    need more trainings live in meta-estimators around it:
+    :class:`~skcmkd.SafeAlignment` (is the alignment safe on these data, or
+    should the student train alone?) and :class:`~skcmkd.UnseenClassNamer`
+    (name the teacher's classes that have no labelled student row);
+    :func:`~skcmkd.make_safe_distiller` composes the recommended default.
 
     Parameters
     ----------
@@ -109,8 +99,9 @@ class CrossModalDistiller(
         :math:`\lambda_F`, weight of feature alignment: the exact transport
         cost between the batch of student embeddings and teacher embeddings
         drawn from the bank, on the label-aware cost of ``label_cost``.
-        Multiplied by the share of unlabelled student rows (a fully labelled
-        student trains as the student alone) and by ``unlabeled_trust_``.
+        Multiplied by the share of unlabelled student rows (the term teaches
+        through them: with every row labelled it has no effect) and by
+        ``unlabeled_trust``.
     neighbor_weight : float, default=200.0
         :math:`\lambda_N`, weight of neighbour consistency
         (:func:`skcmkd.alignment.neighbor_consistency`): each row's embedding
@@ -119,33 +110,29 @@ class CrossModalDistiller(
         teacher bank's mean squared distance, so that rows that look alike
         to the student move together into the teacher's clusters. It uses
         no teacher. Multiplied, like ``feature_weight``, by the share of
-        unlabelled rows and by ``unlabeled_trust_``. Neighbours start close,
+        unlabelled rows and by ``unlabeled_trust``. Neighbours start close,
         so the term is small and its weight large.
     n_neighbors : int, default=5
         Neighbours per row for ``neighbor_weight``, found once per
-        :meth:`fit` (:func:`skcmkd.neighbors.neighbor_table`: exact with
-        :class:`~sklearn.neighbors.NearestNeighbors` up to 50,000 rows,
-        approximate with faiss beyond where ``skcmkd[scale]`` is installed).
+        :meth:`fit` (:func:`skcmkd.neighbors.neighbor_table`).
+    neighbor_algorithm : {"auto", "exact", "faiss"}, default="auto"
+        How the neighbours are found: exactly
+        (:class:`~sklearn.neighbors.NearestNeighbors`), or approximately by
+        faiss's HNSW graph (``skcmkd[scale]``). ``"auto"`` searches exactly up
+        to 50,000 rows and with faiss beyond, where it is installed (with a
+        warning where it is not: an exact search of 10^6 rows takes hours);
+        ``neighbor_algorithm_`` records the choice.
     label_weight : float, default=0.0
         :math:`\lambda_L`, weight of label alignment: the KL divergence from
         the teacher head at the student's embedding to the student's
-        prediction, on every row. Multiplied by ``unlabeled_trust_``. Off
-        by default; ``docs/design.md`` gives the forms measured and why.
-    unlabeled_trust : "auto" or float in [0, 1], default="auto"
-        Factor on the three alignment weights. ``"auto"`` checks twice.
-        First, before training, whether the labelled rows' classes spread
-        along the input-space neighbour graph about as well as a linear model
-        predicts them (:func:`skcmkd.assumptions.check_clusters`); where they
-        do not (neighbours share a voice, a sensor, a noise level rather than
-        a class), the factor falls to 0 and the student trains as alone.
-        Where they do, the aligned student must also prove itself: on 3
-        folds of the labelled rows, students trained with and without the
-        alignment predict the held-out labels
-        (:func:`skcmkd.assumptions.compare_on_holdout`), and unless the
-        aligned ones do at least as well
-        (:data:`skcmkd.assumptions.HOLDOUT_MARGIN`) the factor is 0. That
-        second check costs 6 more trainings where it runs. ``1`` trusts the
-        unlabelled rows without checking; ``checks_`` records both checks.
+        prediction, on every row. Multiplied by ``unlabeled_trust``. Off
+        by default; ``docs/design.md`` says why.
+    unlabeled_trust : float in [0, 1], default=1.0
+        Factor on the weight of every term that draws on the unlabelled rows
+        or the teacher (feature, label and neighbour terms, and ``terms``).
+        ``0`` trains the student as it would alone. :class:`~skcmkd.SafeAlignment`
+        sets it from its checks; set it yourself to scale the alignment
+        down without changing the weights' ratios.
     teacher_relations : "auto" or float in [0, 1], default=1.0
         How much of the teacher's arrangement of its classes (which lie
         close, which far) the student is aligned to; the rest is evened out
@@ -155,7 +142,7 @@ class CrossModalDistiller(
         the labelled student rows confirm: the rank correlation between the
         distances of their class means and those of the teacher's
         (:func:`skcmkd.assumptions.relation_agreement`, recorded in
-        ``checks_`` whatever this parameter). The default keeps the teacher
+        ``relation_agreement_`` whatever this parameter). The default keeps the teacher
         as it is; ``docs/probe_safe_defaults.md`` measures both.
     solver : {"emd", "sinkhorn", "sliced"}, default="emd"
         Optimal-transport solver of feature alignment (see
@@ -198,14 +185,8 @@ class CrossModalDistiller(
         (``k = transport_every``); in the epochs between, each student row is
         pulled toward the target its last plan gave it, at no solve
         (``solver="emd"`` or ``"sinkhorn"``; :class:`skcmkd.terms.FeatureAlignment`).
-        ``1`` solves at every step, several times slower. The held-out
-        check's students solve at every step whatever this value (its margin
-        was chosen on such students; ``docs/transport_defaults.md``). On the probe splits
-        where the held-out check keeps the alignment, 10 cost 0.2 ± 0.3
-        points against a solve at every step and 20 cost 0.6 ± 0.4; on the
-        families they were not chosen on, +0.1 ± 0.9 and -0.3 ± 0.7
-        (``docs/probe_transport.md``; student sets of at most a few
-        thousand rows).
+        ``1`` solves at every step, several times slower;
+        ``docs/probe_transport.md`` gives how the default was chosen.
     head_init : {"auto", "random", "teacher"}, default="auto"
         Start of the student's own head: a copy of the teacher's head, or
         random as for the student alone. ``"auto"`` copies the teacher's
@@ -235,52 +216,23 @@ class CrossModalDistiller(
     device : str, default="cpu"
         Torch device of the student net.
     verbose : int, default=0
-        ``1`` prints what the checks of ``unlabeled_trust="auto"`` decided,
-        then skorch's per-epoch table with the loss terms.
+        ``1`` prints skorch's per-epoch table with the loss terms (and, in
+        the meta-estimators around this one, what their checks decided).
     progress_bar : bool, default=False
         Show a progress bar over the batches of each epoch (skorch's
         ``ProgressBar``; needs ``tqdm``, the ``progress`` extra).
     terms : list of skcmkd.terms.LossTerm, default=None
         Further loss terms, added to the three that ``feature_weight``,
         ``label_weight`` and ``neighbor_weight`` build. Each term's weight is
-        multiplied, like theirs, by ``unlabeled_trust_`` (and by the share of
+        multiplied, like theirs, by ``unlabeled_trust`` (and by the share of
         unlabelled rows for terms with ``per_unlabeled_row``) and warmed up
         over ``warmup_epochs``; see :mod:`skcmkd.terms` and "How to add a loss
         term" in ``docs/design.md``.
-    unseen_classes : {"auto", "name", "ignore"}, default="auto"
-        What ``fit`` does with the teacher's classes that have no labelled
-        student row (their rows, if any, are among the ``-1`` rows). Only the
-        teacher can name such a class: ``fit`` first trains a student aligned
-        to the teacher with its class arrangement evened out, clusters that
-        student's embedding (one cluster per class, the labelled classes
-        anchoring theirs), names the other clusters by the teacher's class
-        relations (:mod:`skcmkd.unseen`), and then trains the final student
-        with the rows nearest each named cluster's centre as labels of its
-        class (as many as a labelled class has labelled rows). This costs a
-        second training. ``"auto"`` names them only where the naming fits the
-        teacher's class distances clearly better than a naming at random
-        (:data:`skcmkd.unseen.MIN_FIT`) and than teachers with their classes
-        shuffled (:data:`skcmkd.unseen.MAX_P_VALUE`); elsewhere it warns
-        (:class:`~skcmkd.exceptions.UnseenClassesWarning`) and trains exactly
-        as ``"ignore"`` does. ``"name"`` always names them; ``"ignore"``
-        never (the student then predicts them only where the teacher's head
-        does). ``checks_["unseen"]`` records the evidence.
-    fallback : {"linear", "student"}, default="linear"
-        What predicts where the final student trains without any alignment
-        term (the checks turned it off, or nothing is aligned) and every
-        class has a labelled row. ``"linear"`` adds to the net's logits
-        those of a logistic regression fitted on the labelled rows (the
-        product of the two models' class probabilities), in the feature
-        scaling its cross-validation prefers (:mod:`skcmkd.fallback`): with
-        few labels that beats both the net alone and the logistic regression
-        on average (``docs/fallback.md``). ``"student"``: the net alone.
-        ``checks_["fallback"]`` records the decision; :meth:`transform` and
-        :meth:`forward` always give the net's own output.
     random_state : int, RandomState instance or None, default=None
-        Seeds weight initialisation, shuffling, teacher batches and the
-        checks of ``"auto"`` parameters (and, by default, the teacher that
-        :meth:`set_teacher` fits); the user's global random state is left
-        alone.
+        Seeds weight initialisation, shuffling and teacher batches (and, by
+        default, the teacher that :meth:`set_teacher` fits, and the checks of
+        the meta-estimators around this one); the user's global random state
+        is left alone.
     **kwargs
         skorch-style prefixed parameters: ``module__<name>`` go to the
         student encoder's constructor; ``optimizer__<name>``,
@@ -295,40 +247,31 @@ class CrossModalDistiller(
     classes_ : ndarray of shape (n_classes,)
         The labels the model can predict: with a teacher, the teacher's
         classes (those without a labelled student row included, see
-        ``unseen_classes``) and any labelled student class the teacher lacks
+        ``unseen_classes_``) and any labelled student class the teacher lacks
         (learnt from the student's labels alone); without one, the labelled
         student classes.
     n_features_in_ : int
         Number of student features seen during :meth:`fit`.
     feature_names_in_ : ndarray of shape (n_features,)
         Feature names, when ``X`` has string column names.
-    unlabeled_trust_ : float
-        The factor applied to the alignment weights in this fit.
     teacher_relations_ : float or None
         The share of the teacher's class arrangement the student was aligned
         to; ``None`` without feature or label alignment.
+    relation_agreement_ : float or None
+        :func:`skcmkd.assumptions.relation_agreement` of the labelled rows,
+        measured whenever the teacher is used (it costs a few class means);
+        ``None`` without feature or label alignment, or with fewer than three
+        labelled classes.
     unseen_classes_ : ndarray
         The teacher's classes that had no labelled row in ``fit`` (empty
-        without a teacher).
-    checks_ : dict
-        What was measured before training: ``"clusters"`` (a
-        :class:`~skcmkd.assumptions.ClusterCheck` as a dict, or ``None`` if
-        not run), ``"holdout"`` (a :class:`~skcmkd.assumptions.HoldoutCheck`
-        as a dict: the aligned and the plain student on held-out labelled
-        rows, and whether the alignment stayed; ``None`` if not run),
-        ``"relation_agreement"`` (a float; ``None`` without
-        feature or label alignment, or with fewer than three labelled
-        classes) and ``"unseen"`` (a :class:`~skcmkd.unseen.UnseenNaming` as
-        a dict: were the unseen classes named, on what evidence; ``None``
-        without unseen classes or with ``unseen_classes="ignore"``) and
-        ``"fallback"`` (a :class:`~skcmkd.fallback.FallbackChoice` as a dict:
-        is the linear model combined, in which scaling, on what
-        cross-validated accuracy; ``None`` where alignment is used or with
-        ``fallback="student"``).
-    fallback_ : LinearFallback or None
-        The logistic regression whose logits :meth:`predict_proba` and
-        :meth:`predict` add to the net's (:mod:`skcmkd.fallback`); ``None``
-        where the net predicts alone.
+        without a teacher). The student predicts them only where the
+        teacher's head does on its embeddings;
+        :class:`~skcmkd.UnseenClassNamer` names them.
+    neighbor_algorithm_ : {"exact", "faiss"} or None
+        How the neighbours were found; ``None`` where the neighbour term was
+        not computed.
+    n_trainings_ : int
+        Nets trained by the last ``fit``: always 1.
     prior_ratio_ : list of float or None
         :math:`\pi_S / \pi_T` per class with ``prior_correction=True``;
         ``None`` otherwise.
@@ -347,6 +290,10 @@ class CrossModalDistiller(
 
     See Also
     --------
+    make_safe_distiller : the recommended default, this estimator inside
+        the meta-estimators below.
+    SafeAlignment : keeps the alignment only where held-out labels confirm it.
+    UnseenClassNamer : names the classes the student has no labels for.
     sklearn.semi_supervised.SelfTrainingClassifier : teacher-free use of
         unlabelled rows.
     skcmkd.model_selection.LabeledStratifiedKFold : cross-validation folds
@@ -385,7 +332,8 @@ class CrossModalDistiller(
         "label_weight": [Interval(numbers.Real, 0, None, closed="left")],
         "neighbor_weight": [Interval(numbers.Real, 0, None, closed="left")],
         "n_neighbors": [Interval(numbers.Integral, 1, None, closed="left")],
-        "unlabeled_trust": [StrOptions({"auto"}), Interval(numbers.Real, 0, 1, closed="both")],
+        "neighbor_algorithm": [StrOptions(set(neighbor_search.ALGORITHMS))],
+        "unlabeled_trust": [Interval(numbers.Real, 0, 1, closed="both")],
         "teacher_relations": [StrOptions({"auto"}), Interval(numbers.Real, 0, 1, closed="both")],
         "solver": [StrOptions(set(SOLVERS))],
         "reg": [Interval(numbers.Real, 0, None, closed="neither")],
@@ -407,8 +355,6 @@ class CrossModalDistiller(
         "verbose": ["verbose"],
         "progress_bar": ["boolean"],
         "terms": [list, None],
-        "unseen_classes": [StrOptions({"auto", "name", "ignore"})],
-        "fallback": [StrOptions({"linear", "student"})],
         "random_state": ["random_state"],
     }
 
@@ -420,7 +366,8 @@ class CrossModalDistiller(
         label_weight=0.0,
         neighbor_weight=200.0,
         n_neighbors=5,
-        unlabeled_trust="auto",
+        neighbor_algorithm="auto",
+        unlabeled_trust=1.0,
         teacher_relations=1.0,
         solver="emd",
         reg=0.05,
@@ -442,8 +389,6 @@ class CrossModalDistiller(
         verbose=0,
         progress_bar=False,
         terms=None,
-        unseen_classes="auto",
-        fallback="linear",
         random_state=None,
         **kwargs,
     ):
@@ -452,6 +397,7 @@ class CrossModalDistiller(
         self.label_weight = label_weight
         self.neighbor_weight = neighbor_weight
         self.n_neighbors = n_neighbors
+        self.neighbor_algorithm = neighbor_algorithm
         self.unlabeled_trust = unlabeled_trust
         self.teacher_relations = teacher_relations
         self.solver = solver
@@ -474,8 +420,6 @@ class CrossModalDistiller(
         self.verbose = verbose
         self.progress_bar = progress_bar
         self.terms = terms
-        self.unseen_classes = unseen_classes
-        self.fallback = fallback
         self.random_state = random_state
         for key, value in kwargs.items():
             setattr(self, key, value)
@@ -534,6 +478,7 @@ class CrossModalDistiller(
         max_epochs=100,
         lr=1e-3,
         batch_size=64,
+        max_head_rows=100_000,
         verbose=0,
     ):
         """Fit the teacher embedding on teacher-modality data, once.
@@ -564,6 +509,9 @@ class CrossModalDistiller(
             estimator's ``latent_dim``.
         max_epochs, lr, batch_size : int, float, int, default=100, 1e-3, 64
             Training of the ``"mlp"`` teacher (Adam).
+        max_head_rows : int, default=100_000
+            A head on fixed embeddings (``"precomputed"`` or a fitted
+            encoder) is fitted on at most this many rows of the bank.
         verbose : int, default=0
             ``1`` prints skorch's per-epoch table of the ``"mlp"`` teacher.
 
@@ -582,50 +530,13 @@ class CrossModalDistiller(
             max_epochs=max_epochs,
             lr=lr,
             batch_size=batch_size,
+            max_head_rows=max_head_rows,
             random_state=self.random_state,
             verbose=verbose,
         )
         return self
 
     # -- fit ----------------------------------------------------------------
-
-    def _encode_labels(self, y):
-        """Classes the model predicts, and integer codes with -1 for unlabelled."""
-        labelled = labelled_mask(y)
-        y_labelled = y[labelled]
-        if self.teacher is None:
-            if not labelled.any():
-                raise ValueError(
-                    "y has no labelled row (all entries are -1). Without a teacher the "
-                    "student needs labels: call set_teacher first, or label some rows."
-                )
-            check_classification_targets(y_labelled)
-            classes = np.unique(y_labelled)
-            if len(classes) < 2:
-                raise ValueError(
-                    f"The labelled rows of y hold one class only ({classes.tolist()[0]!r}); a "
-                    "classifier without a teacher needs at least 2 classes: label rows "
-                    "of another class, or call set_teacher first."
-                )
-        else:
-            classes = self.teacher.classes_
-            if labelled.any():
-                check_classification_targets(y_labelled)
-                student = np.unique(y_labelled)
-                # .tolist(): plain values in the message, [7] and not [np.int64(7)]
-                if not np.isin(student, classes).any():
-                    raise ValueError(
-                        f"None of the student labels {student.tolist()} is among the teacher's "
-                        f"classes {classes.tolist()}: the two label sets must share classes "
-                        "for the teacher to mean anything to the student. Relabel the "
-                        "student data, or fit the teacher on data that has these classes "
-                        "(set_teacher)."
-                    )
-                # a class only the student has: the student learns it from its labels
-                classes = np.union1d(classes, student).astype(classes.dtype)
-        codes = np.full(len(y), -1, dtype=np.int64)
-        codes[labelled] = np.searchsorted(classes, y_labelled)
-        return classes, codes
 
     def _loss_terms(self):
         """The terms the weights build, then the user's ``terms``, at full weight."""
@@ -643,47 +554,28 @@ class CrossModalDistiller(
         ]
         return [*built, *(copy.deepcopy(term) for term in self.terms or ())]
 
-    def _weigh_terms(self, X_scaled, codes, classes, seed):
-        """The terms of this fit, weighted after the checks of the ``"auto"`` parameters."""
-        share = float(np.mean(codes == -1))
-        teacher_on = self.teacher is not None
+    def _weighted_terms(self, codes, unlabeled_share=None):
+        """The terms this fit computes, at their weights: the parameters' times share and trust.
+
+        ``unlabeled_share`` replaces the share of ``-1`` rows in ``codes``:
+        :class:`~skcmkd.SafeAlignment`'s held-out students hide labels, and
+        :class:`~skcmkd.UnseenClassNamer`'s final student adds some, yet both
+        weigh the terms as a fit on the user's labels would.
+        """
+        share = float(np.mean(codes == -1)) if unlabeled_share is None else unlabeled_share
+        trust = float(self.unlabeled_trust)
         terms = [
             term
             for term in self._loss_terms()
-            if term.weight > 0 and (teacher_on or not term.needs_teacher)
+            if term.weight > 0 and (self.teacher is not None or not term.needs_teacher)
         ]
-        wanted = share > 0 and bool(terms)
-        checks = {"clusters": None, "relation_agreement": None}
-        trust = 1.0
-        if self.unlabeled_trust != "auto":
-            trust = float(self.unlabeled_trust)
-        elif wanted:
-            clusters = remembered(
-                "check_clusters",
-                (X_scaled, codes, seed, assumptions.CLUSTER_RAMP),
-                lambda: check_clusters(X_scaled, codes, random_state=seed),
-            )
-            checks["clusters"], trust = clusters.to_dict(), clusters.trust
         for term in terms:
             term.weight = term.weight * (share if term.per_unlabeled_row else 1.0) * trust
-        terms = [term for term in terms if term.weight > 0]
-        relations = None
-        if any(term.needs_teacher for term in terms):
-            # measured whenever the teacher is used: it costs a few class means
-            rho = relation_agreement_codes(
-                self.teacher, X_scaled, self._teacher_codes(codes, classes)
-            )
-            checks["relation_agreement"] = None if np.isnan(rho) else rho
-            relations = (
-                relations_from_agreement(rho)
-                if self.teacher_relations == "auto"
-                else float(self.teacher_relations)
-            )
-        return terms, trust, relations, checks
+        return [term for term in terms if term.weight > 0]
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y):
-        """Train the student on student-modality data.
+        """Train the student on student-modality data: one net, with these parameters.
 
         Parameters
         ----------
@@ -697,76 +589,62 @@ class CrossModalDistiller(
         -------
         self : CrossModalDistiller
         """
+        return self._fit(X, y)
+
+    def _fit(self, X, y, *, unlabeled_share=None):
+        """:meth:`fit`; the meta-estimators pass ``unlabeled_share`` (:meth:`_weighted_terms`)."""
         previous_state = dict(vars(self))
         try:
-            return self._fit(X, y)
+            return self._train_on(X, y, unlabeled_share)
         except BaseException:
             # Never leave a half-trained (or NaN) model behind.
             vars(self).clear()
             vars(self).update(previous_state)
             raise
 
-    def _fit(self, X, y):
+    def _train_on(self, X, y, unlabeled_share):
         y = check_features_and_labels(X, y, "X", "y")
         check_device(self.device)
         with naming_input("X"):
             X, y = validate_data(self, X, y, dtype=[np.float64, np.float32])
-        classes, codes = self._encode_labels(y)
+        classes, codes = encode_labels(self.teacher, y)
         scaler = input_scaler().fit(X)
         X_scaled = scaler.transform(X).astype(np.float32)
         with torch_seed(self.random_state) as seed:
-            terms, trust, relations, checks = self._weigh_terms(X_scaled, codes, classes, seed)
-            unseen = self._unseen_codes(classes, codes)
-            checks["holdout"] = None
-            if self.unlabeled_trust == "auto" and terms:
-                holdout = self._check_holdout(
-                    X_scaled, codes, classes, unseen, terms, relations, seed
+            terms = self._weighted_terms(codes, unlabeled_share)
+            relations, agreement = None, None
+            if any(term.needs_teacher for term in terms):
+                # measured whenever the teacher is used: it costs a few class means
+                rho = relation_agreement_codes(
+                    self.teacher, X_scaled, teacher_codes(self.teacher, codes, classes)
                 )
-                checks["holdout"] = holdout.to_dict()
-                if not holdout.keep:
-                    terms, trust, relations = [], 0.0, None
+                agreement = None if np.isnan(rho) else rho
+                relations = (
+                    relations_from_agreement(rho)
+                    if self.teacher_relations == "auto"
+                    else float(self.teacher_relations)
+                )
+            algorithm = None
             if any(term.needs_neighbors for term in terms):
-                # once per fit, cached table or not; the search itself (in _train) stays quiet
-                neighbor_search.warn_slow_search(len(X_scaled), stacklevel=4)  # the user's fit
-            checks["unseen"] = None
-            if unseen.size and self.unseen_classes != "ignore" and (codes == -1).any():
-                naming, codes = self._name_unseen(X_scaled, codes, classes, unseen, terms, seed)
-                checks["unseen"] = naming.to_dict()
-                if not naming.named:
-                    warnings.warn(
-                        f"The teacher's classes {naming.unseen} have no labelled row and are not "
-                        f"named: {naming.reason}. The model predicts them only where the teacher's "
-                        "head does on the aligned embeddings, which is rare. "
-                        "unseen_classes='name' names them anyway; labelling a few of their rows "
-                        "is the sure way.",
-                        UnseenClassesWarning,
-                        stacklevel=4,  # the user's fit (through sklearn's _fit_context)
-                    )
-            fallback, checks["fallback"] = None, None
-            if self.fallback == "linear" and not terms and not unseen.size:
-                # the scaler is fitted on X: the rows, labels and seed decide the result
-                fallback, choice = remembered(
-                    "linear_fallback",
-                    (X, codes, len(classes), seed, linear_fallback.settings()),
-                    lambda: fit_linear_fallback(X, codes, len(classes), scaler, random_state=seed),
-                )
-                checks["fallback"] = choice.to_dict()
-            if self.verbose:
-                _print_checks(checks, trust)
-            net, prior_ratio = self._train(X_scaled, codes, classes, terms, relations, seed)
+                algorithm = neighbor_search.choose_algorithm(len(X), self.neighbor_algorithm)
+                if algorithm == "exact":
+                    neighbor_search.warn_slow_search(len(X_scaled))
+            net, prior_ratio = self._train(
+                X_scaled, codes, classes, terms, relations, seed, algorithm
+            )
         self.classes_ = classes
         self.scaler_ = scaler
-        self.unlabeled_trust_ = trust
         self.teacher_relations_ = relations
-        self.checks_ = checks
-        self.fallback_ = fallback
-        self.unseen_classes_ = classes[unseen]
+        self.relation_agreement_ = agreement
+        self.unseen_classes_ = classes[unseen_codes(self.teacher, classes, codes)]
         self.prior_ratio_ = None if prior_ratio is None else prior_ratio.tolist()
+        self.neighbor_algorithm_ = algorithm
+        self.n_trainings_ = 1
         self.net_ = net
         self.history_ = net.history
         return self
 
-    def _train(self, X_scaled, codes, classes, terms, relations, seed):
+    def _train(self, X_scaled, codes, classes, terms, relations, seed, algorithm=None):
         """Train one student net on scaled rows with these weighted terms."""
         terms = copy.deepcopy(terms)
         n_classes = len(classes)
@@ -808,100 +686,12 @@ class CrossModalDistiller(
         )
         neighbors = None
         if any(term.needs_neighbors for term in terms):
-            # the held-out check's students and, on small data, the final model share rows
-            neighbors = remembered(
-                "neighbor_table",
-                (X_scaled, self.n_neighbors, neighbor_search.settings()),
-                lambda: neighbor_table(X_scaled, self.n_neighbors, warn=False),
+            neighbors = neighbor_table(
+                X_scaled, self.n_neighbors, algorithm=algorithm or "auto", warn=False
             )
         net.fit(StudentRows(X_scaled, codes, neighbors, seed=seed), None)
         _check_finite_weights(net.module_)
         return net, prior_ratio
-
-    def _check_holdout(self, X_scaled, codes, classes, unseen, terms, relations, seed):
-        """Compare the aligned and the plain student on held-out labelled rows (safe fall-back)."""
-        if unseen.size:
-            return HoldoutCheck.not_measured(
-                f"the teacher's classes {classes[unseen].tolist()} have no labelled row: "
-                "held-out labels cannot measure what the alignment gives them, and only it "
-                "can predict them; the alignment stays as the cluster check set it"
-            )
-
-        # all rows up to HOLDOUT_MAX_ROWS (read here, as the margin below)
-        rows = holdout_rows(codes, max_rows=assumptions.HOLDOUT_MAX_ROWS, random_state=seed)
-        X_rows = X_scaled[rows]
-        # The margin was chosen on students that solve the transport at every
-        # step (docs/safety.md); the check's students still do, whatever
-        # transport_every: with the epoch schedule they kept the alignment on
-        # shapes splits where it loses (docs/transport_defaults.md).
-        terms = _solved_every_step(terms)
-
-        def fit_predict(train_codes, aligned):
-            with torch.random.fork_rng(devices=[]):  # the final training draws as without this
-                net, _ = self._train(
-                    X_rows,
-                    train_codes,
-                    classes,
-                    terms if aligned else [],
-                    relations if aligned else None,
-                    seed,
-                )
-                logits, _ = net.forward(X_rows, training=False)
-            return np.argmax(logits.numpy(), axis=1)
-
-        margin = assumptions.HOLDOUT_MARGIN  # read here: benchmarks/safety.py sets it to -inf
-        return compare_on_holdout(codes[rows], fit_predict, margin=margin, random_state=seed)
-
-    # -- unseen classes -------------------------------------------------------
-
-    def _unseen_codes(self, classes, codes):
-        """Codes of the teacher's classes with no labelled row."""
-        if self.teacher is None:
-            return np.array([], dtype=np.int64)
-        return np.setdiff1d(self.teacher.positions_in(classes), codes[codes >= 0])
-
-    def _teacher_codes(self, codes, classes):
-        """Codes into the teacher's classes; ``-1`` for unlabelled rows and classes it lacks."""
-        to_teacher = np.full(len(classes) + 1, -1, dtype=np.int64)  # the last entry: code -1
-        to_teacher[self.teacher.positions_in(classes)] = np.arange(len(self.teacher.classes_))
-        return to_teacher[codes]
-
-    def _name_unseen(self, X_scaled, codes, classes, unseen, terms, seed):
-        """Name the unseen classes in the unlabelled rows (:mod:`skcmkd.unseen`).
-
-        Returns the evidence (:class:`~skcmkd.unseen.UnseenNaming`) and the
-        codes to train on: with the named rows as labels, or as they were.
-        """
-        names = classes[unseen].tolist()
-        seen = np.unique(codes[codes >= 0])
-        if len(seen) < 2:
-            reason = "fewer than two classes have a labelled row: nothing anchors the relations"
-            return UnseenNaming(names, None, None, None, False, reason), codes
-        n_classes = len(classes)
-        if len(codes) < 2 * n_classes or (codes == -1).sum() < len(unseen):
-            reason = (
-                f"{len(codes)} rows ({(codes == -1).sum()} unlabelled) are too few to cluster into "
-                f"{n_classes} classes (at least {2 * n_classes} rows)"
-            )
-            return UnseenNaming(names, None, None, None, False, reason), codes
-        # 1. the student's own clusters: aligned to the teacher with its class
-        #    arrangement evened out, so that the arrangement is the student's
-        evened = 0.0 if any(term.needs_teacher for term in terms) else None
-        with torch.random.fork_rng(devices=[]):  # the final training draws as without this pass
-            net, _ = self._train(X_scaled, codes, classes, terms, evened, seed)
-            _, z = net.forward(X_scaled, training=False)
-        # a class the teacher lacks has no teacher mean: it anchors, it is not matched
-        class_means = np.full((n_classes, self.teacher.latent_dim_), np.nan)
-        class_means[self.teacher.positions_in(classes)] = self.teacher.class_means_
-        found = name_unseen_classes(
-            z.numpy(), X_scaled, codes, class_means, unseen, random_state=seed
-        )
-        evidence = (found.agreement, found.relational_fit, found.p_value)
-        trusted, reason = found.trusted()
-        if self.unseen_classes == "auto" and not trusted:
-            return UnseenNaming(names, *evidence, False, reason), codes
-        pseudo, counts = found.pseudo_labels(codes)
-        return UnseenNaming(names, *evidence, True, reason, counts), pseudo
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -917,25 +707,6 @@ class CrossModalDistiller(
         """Width of :meth:`transform`'s output, for ``get_feature_names_out``."""
         return self.net_.module_.head.in_features
 
-    # -- pickling: record the version that saved the model --------------------
-
-    def __getstate__(self):
-        state = super().__getstate__()
-        state["_skcmkd_version"] = _version()
-        return state
-
-    def __setstate__(self, state):
-        saved = state.pop("_skcmkd_version", "unknown")
-        if saved != _version():
-            warnings.warn(
-                f"This CrossModalDistiller was saved with skcmkd {saved} and is loaded with "
-                f"skcmkd {_version()}. It may predict differently or break: refit it, or load "
-                "it with the version that saved it.",
-                InconsistentVersionWarning,
-                stacklevel=2,
-            )
-        super().__setstate__(state)
-
     # -- inference ----------------------------------------------------------
 
     def forward(self, X):
@@ -943,8 +714,7 @@ class CrossModalDistiller(
 
         What :meth:`predict_proba` (softmax of the logits), :meth:`predict`
         and :meth:`transform` (the embeddings) are made of; diagnostics use
-        both at once. These are the net's own: where ``fallback_`` is set,
-        predictions also add the linear model's logits.
+        both at once.
 
         Parameters
         ----------
@@ -965,82 +735,10 @@ class CrossModalDistiller(
         X = self.scaler_.transform(X).astype(np.float32)
         return self.net_.forward(X, training=False)
 
-    def _validate_predict_data(self, X):
-        check_is_fitted(self)
-        check_features(X, "X")
-        with naming_input("X"):
-            return validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
-
     def _logits(self, X):
-        """The logits predictions come from: the net's, plus the linear fall-back's."""
+        """The logits (float64, one column per class) of validated ``X``."""
         logits, _ = self._forward(X)
-        logits = logits.double()
-        if self.fallback_ is not None:
-            logits = logits + torch.from_numpy(self.fallback_.logits(X))
-        return logits
-
-    def predict_proba(self, X):
-        """Class probabilities of the student.
-
-        Where ``fallback_`` is set, the softmax of the net's logits plus the
-        linear model's (their probabilities multiplied and renormalised).
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-
-        Returns
-        -------
-        proba : ndarray of shape (n_samples, n_classes)
-            Columns follow ``classes_``.
-        """
-        logits = self._logits(self._validate_predict_data(X))
-        return torch.softmax(logits, dim=1).numpy()
-
-    def predict(self, X):
-        """Predicted class of each row, from ``classes_``.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-
-        Returns
-        -------
-        y : ndarray of shape (n_samples,)
-        """
-        return self._predict(self._validate_predict_data(X))
-
-    def _predict(self, X):
-        """Predicted classes for already validated ``X``."""
-        return self.classes_[np.argmax(self._logits(X).numpy(), axis=1)]
-
-    def score(self, X, y, sample_weight=None):
-        """Accuracy on the labelled rows of ``(X, y)``; rows with ``y == -1`` are skipped.
-
-        Grid searches and cross-validation score held-out folds of the same
-        partly labelled data they fit on; counting unlabelled rows as errors
-        would only add noise to the comparison.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-        y : array-like of shape (n_samples,)
-            True labels, ``-1`` for rows to skip.
-        sample_weight : array-like of shape (n_samples,), default=None
-
-        Returns
-        -------
-        score : float
-        """
-        X = self._validate_predict_data(X)
-        check_lengths(X, y, "X", "y")
-        y = column_or_1d(check_labels(y, "y"), warn=True)
-        labelled = labelled_mask(y)
-        if not labelled.any():
-            raise ValueError("y has no labelled row (all -1): nothing to score against.")
-        if sample_weight is not None:
-            sample_weight = np.asarray(sample_weight)[labelled]
-        return accuracy_score(y[labelled], self._predict(X[labelled]), sample_weight=sample_weight)
+        return logits.double().numpy()
 
     def fit_transform(self, X, y):
         """Fit the student, then return the embeddings of ``X``."""
@@ -1061,21 +759,6 @@ class CrossModalDistiller(
         return z.numpy()
 
 
-def _version():
-    from . import __version__
-
-    return __version__
-
-
-def _solved_every_step(terms):
-    """Copies of ``terms`` whose feature alignment solves its transport at every step."""
-    terms = copy.deepcopy(terms)
-    for term in terms:
-        if isinstance(term, FeatureAlignment):
-            term.transport_every = 1
-    return terms
-
-
 def _progress_bar(wanted):
     if not wanted:
         return []
@@ -1087,22 +770,6 @@ def _progress_bar(wanted):
             "verbose=1 for skorch's per-epoch table."
         ) from error
     return [ProgressBar()]
-
-
-def _print_checks(checks, trust):
-    """The decisions of the checks, one line each (``verbose``)."""
-    clusters, holdout = checks["clusters"], checks["holdout"]
-    if clusters is not None and clusters["checked"]:
-        print(
-            f"cluster check: linear {clusters['linear_accuracy']:.3f}, graph "
-            f"{clusters['graph_accuracy']:.3f}, skill {clusters['skill']:.2f} +- "
-            f"{clusters['skill_sd']:.2f}: trust {clusters['trust']:.2f}"
-        )
-    if holdout is not None:
-        print(f"held-out check: {holdout['reason']}")
-    print(f"unlabeled_trust_ = {trust:.2f}")
-    if checks["fallback"] is not None:
-        print(f"fall-back: {checks['fallback']['reason']}")
 
 
 def _check_finite_weights(module):

@@ -214,9 +214,13 @@ class Teacher:
             return TeacherTarget(
                 self.bank_, self.bank_labels_, None, weight, bias, self.cost_scale_
             )
-        rows = _head_rows(len(self.bank_), random_state)
+        rows = _head_rows(
+            len(self.bank_), self.settings.get("max_head_rows", 100_000), random_state
+        )
         moved = self.bank_[rows] + shift[self.bank_labels_[rows]]
-        head = _linear_head_from_logistic(moved, self.bank_labels_[rows], len(self.classes_))
+        head = _linear_head_from_logistic(
+            moved, self.bank_labels_[rows], len(self.classes_), len(rows)
+        )
         scale = _mean_squared_distance(self.bank_, shift=shift, labels=self.bank_labels_) or 1.0
         return TeacherTarget(
             self.bank_,
@@ -368,28 +372,22 @@ def _mean_squared_distance(bank, shift=None, labels=None, chunk=65536):
     return 2 * total / n
 
 
-#: Rows of a fixed bank that fit the teacher's head: a linear head on a few
-#: dozen dimensions needs no more, and a bank of 10^6 rows would cost a
-#: standardised float64 copy of itself.
-HEAD_FIT_ROWS = 100_000
-
-
-def _head_rows(n, random_state=None):
-    """All rows of a bank, or a sorted random subset of ``HEAD_FIT_ROWS`` of them."""
-    if n <= HEAD_FIT_ROWS:
+def _head_rows(n, max_rows, random_state=None):
+    """All rows of a bank, or a sorted random subset of ``max_rows`` of them."""
+    if n <= max_rows:
         return np.arange(n)
-    return np.sort(check_random_state(random_state).choice(n, HEAD_FIT_ROWS, replace=False))
+    return np.sort(check_random_state(random_state).choice(n, max_rows, replace=False))
 
 
-def _linear_head_from_logistic(z, codes, n_classes, random_state=None):
+def _linear_head_from_logistic(z, codes, n_classes, max_rows, random_state=None):
     """Fit the head on fixed embeddings with scikit-learn, as a torch layer.
 
     The regression runs on standardised embeddings (well conditioned at any
     magnitude); the standardisation is folded into the layer's weights, so the
-    head takes the raw embeddings. Banks larger than ``HEAD_FIT_ROWS`` fit it
-    on a random subset of that many rows.
+    head takes the raw embeddings. Banks larger than ``max_rows`` fit it on a
+    random subset of that many rows.
     """
-    rows = _head_rows(len(z), random_state)
+    rows = _head_rows(len(z), max_rows, random_state)
     z, codes = z[rows], codes[rows]
     scaler = StandardScaler().fit(z)
     model = LogisticRegression(max_iter=2000).fit(scaler.transform(z), codes)
@@ -437,6 +435,7 @@ def fit_teacher(
     max_epochs=100,
     lr=1e-3,
     batch_size=64,
+    max_head_rows=100_000,
     random_state=None,
     verbose=0,
 ):
@@ -461,6 +460,11 @@ def fit_teacher(
         Width of the latent space of the ``"mlp"`` teacher.
     max_epochs, lr, batch_size : int, float, int
         Training of the ``"mlp"`` teacher.
+    max_head_rows : int, default=100_000
+        A head on fixed embeddings is fitted on at most this many rows of
+        the bank (a random subset beyond): a linear head on a few dozen
+        dimensions needs no more, and a bank of 10^6 rows would cost a
+        standardised float64 copy of itself.
     random_state : int, RandomState instance or None, default=None
     verbose : int, default=0
         skorch's per-epoch log of the ``"mlp"`` teacher.
@@ -492,9 +496,14 @@ def fit_teacher(
         kind = encoder if isinstance(encoder, str) else "encoder"
         module = None if kind == "precomputed" else encoder
         bank = _check_bank(TEACHER_KINDS[kind](module).embed(X))
-        head = _linear_head_from_logistic(bank, codes, n_classes, random_state)
+        head = _linear_head_from_logistic(bank, codes, n_classes, max_head_rows, random_state)
     settings = dict(
-        encoder=encoder, latent_dim=latent_dim, max_epochs=max_epochs, lr=lr, batch_size=batch_size
+        encoder=encoder,
+        latent_dim=latent_dim,
+        max_epochs=max_epochs,
+        lr=lr,
+        batch_size=batch_size,
+        max_head_rows=max_head_rows,
     )
     return Teacher(
         kind=kind,

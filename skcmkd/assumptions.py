@@ -18,11 +18,12 @@ Both are measured from the labelled student rows alone, before any training:
 :func:`check_clusters` compares how well the neighbour graph of all student
 rows spreads the labels with how well a linear model does; and
 :func:`relation_agreement` correlates the distances between the student's
-class means with those between the teacher's. :class:`CrossModalDistiller`
-turns the first into ``unlabeled_trust_`` (a factor on the alignment terms;
-``unlabeled_trust="auto"`` is the default) and, with
-``teacher_relations="auto"``, the second into ``teacher_relations_`` (how much
-of the teacher's class arrangement to keep).
+class means with those between the teacher's. :class:`~skcmkd.SafeAlignment`
+turns the first into the distiller's ``unlabeled_trust`` (a factor on the
+alignment terms) and then confirms it on held-out labelled rows
+(:func:`compare_on_holdout`); :class:`~skcmkd.CrossModalDistiller`, with
+``teacher_relations="auto"``, turns the second into ``teacher_relations_``
+(how much of the teacher's class arrangement to keep).
 """
 
 import warnings
@@ -45,42 +46,14 @@ __all__ = [
     "HoldoutCheck",
     "check_clusters",
     "holdout_rows",
+    "holdout_rights",
     "compare_on_holdout",
+    "summarise_holdout",
     "relation_agreement",
     "relation_agreement_codes",
     "relations_from_agreement",
     "equidistant_shift",
 ]
-
-#: ``unlabeled_trust="auto"`` maps the lower bound of the neighbour graph's
-#: share of the linear model's skill (above chance) to a weight: none at or
-#: below the first value, full at or above the second. Chosen on probe seeds
-#: (docs/probe_safe_defaults.md, checked in docs/probe_trust_check.md).
-CLUSTER_RAMP = (0.5, 0.9)
-#: ``teacher_relations="auto"`` keeps none of the teacher's class arrangement
-#: at or below the first Spearman correlation and all of it at or above the
-#: second (set once, not tuned; docs/design.md).
-RELATION_RAMP = (0.2, 0.6)
-#: ``unlabeled_trust="auto"``: once the cluster check lets the alignment on,
-#: a student trained with it must also predict held-out labelled rows at
-#: least this much better (accuracy, a fraction) than the same net trained
-#: without it on the same folds, or the fit falls back to the student alone.
-#: Chosen among -4 ... +4 points on probe seeds, leaving one data family out
-#: at a time; on seeds 0-4 it leaks on 3% of the splits (docs/safety.md).
-HOLDOUT_MARGIN = 0.04
-#: Folds of that comparison: each labelled row is held out once.
-HOLDOUT_FOLDS = 3
-#: The students of that comparison train on at most this many rows
-#: (:func:`holdout_rows`: every labelled row up to half of them, the rest
-#: unlabelled): six of them cost well under one full training on large data,
-#: and on data this size or smaller, where the margin was chosen, they see
-#: every row.
-HOLDOUT_MAX_ROWS = 2000
-#: :func:`check_clusters` cross-validates on at most this many labelled rows
-#: (a stratified draw; the others join the graph unlabelled): its accuracies
-#: are then known to about two points, and its cost stays below one epoch of
-#: the student at any size (docs/performance.md).
-CHECK_MAX_LABELLED = 500
 
 
 def _ramp(value, low, high):
@@ -108,9 +81,9 @@ class ClusterCheck:
         labelled rows: large when few rows are labelled or the linear model
         is weak.
     trust : float
-        ``skill - skill_sd`` (a lower confidence bound) mapped through
-        :data:`CLUSTER_RAMP` to ``[0, 1]``; ``1.0`` when the check could not
-        run (see ``checked``).
+        ``skill - skill_sd`` (a lower confidence bound) mapped through the
+        check's ``ramp`` to ``[0, 1]``; ``1.0`` when the check could not run
+        (see ``checked``).
     checked : bool
         ``False`` when there were too few labelled rows to cross-validate (fewer
         than two classes with two labelled rows each, or fewer labelled rows
@@ -142,8 +115,9 @@ def check_clusters(
     n_neighbors=10,
     n_splits=5,
     n_repeats=3,
-    max_labelled=CHECK_MAX_LABELLED,
+    max_labelled=500,
     max_unlabelled=2000,
+    ramp=(0.5, 0.9),
     random_state=0,
 ):
     """Do rows that lie close in the input space share a class? Measured on the labelled rows.
@@ -177,12 +151,18 @@ def check_clusters(
         Times the folds are drawn, each labelled row's correctness averaged;
         fewer (down to one) where there are more than ``max_labelled /
         n_repeats`` labelled rows, which vary less from one draw to the next.
-    max_labelled : int, default=CHECK_MAX_LABELLED
+    max_labelled : int, default=500
         At most this many labelled rows (a stratified draw) are held out in
         turn; the others join the graph as unlabelled rows. With
-        ``n_repeats``, it bounds the check's cost at any size.
+        ``n_repeats``, it bounds the check's cost at any size (its
+        accuracies are then known to about two points).
     max_unlabelled : int, default=2000
         At most this many unlabelled rows (a random subset) enter the graph.
+    ramp : (float, float), default=(0.5, 0.9)
+        The lower confidence bound of the skill maps to the trust: none at
+        or below the first value, full at or above the second, linear
+        between. Chosen on probe seeds (``docs/probe_safe_defaults.md``,
+        checked in ``docs/probe_trust_check.md``).
     random_state : int, RandomState instance or None, default=0
         Seeds the folds, the bootstrap and the subset.
 
@@ -243,7 +223,7 @@ def check_clusters(
         chance=float(chance),
         skill=skill,
         skill_sd=skill_sd,
-        trust=_ramp(skill - skill_sd, *CLUSTER_RAMP),
+        trust=_ramp(skill - skill_sd, *ramp),
         checked=True,
     )
 
@@ -333,13 +313,15 @@ def relation_agreement_codes(teacher, X, codes):
     return float(rho.statistic)
 
 
-def relations_from_agreement(rho):
+def relations_from_agreement(rho, ramp=(0.2, 0.6)):
     """How much of the teacher's class arrangement to keep, from :func:`relation_agreement`.
 
-    :data:`RELATION_RAMP` maps the correlation to ``[0, 1]``; ``nan`` (too
-    few labelled classes to tell) keeps all of it.
+    ``ramp`` maps the correlation to ``[0, 1]``: none of the arrangement at
+    or below its first value, all of it at or above its second (set once,
+    not tuned; ``docs/design.md``). ``nan`` (too few labelled classes to
+    tell) keeps all of it.
     """
-    return 1.0 if np.isnan(rho) else _ramp(rho, *RELATION_RAMP)
+    return 1.0 if np.isnan(rho) else _ramp(rho, *ramp)
 
 
 def equidistant_shift(means, keep):
@@ -436,22 +418,23 @@ class HoldoutCheck:
         return cls(np.nan, np.nan, np.nan, np.nan, 0, True, False, reason)
 
 
-def holdout_rows(codes, *, max_rows=HOLDOUT_MAX_ROWS, random_state=0):
+def holdout_rows(codes, *, max_rows=2000, n_splits=3, random_state=0):
     """The rows the students of :func:`compare_on_holdout` train on: all, or a draw of them.
 
     Beyond ``max_rows`` rows, a draw of about ``max_rows``: every labelled
     row up to half of them, or up to what the unlabelled rows leave (beyond,
-    a draw that keeps each class's share and at least as many rows of each
-    class as there are folds: the held-out rows decide), the rest unlabelled
-    rows. The labelled share of the draw is then higher than the data's
-    where labels are few; the students' term weights stay those of the
-    whole data.
+    a draw that keeps each class's share and at least ``n_splits`` rows of
+    each class: the held-out rows decide), the rest unlabelled rows. The
+    labelled share of the draw is then higher than the data's where labels
+    are few.
 
     Parameters
     ----------
     codes : ndarray of shape (n_samples,)
         Class codes, ``-1`` for unlabelled rows.
-    max_rows : int, default=HOLDOUT_MAX_ROWS
+    max_rows : int, default=2000
+    n_splits : int, default=3
+        Folds of the comparison: each class keeps that many labelled rows.
     random_state : int, RandomState instance or None, default=0
 
     Returns
@@ -475,28 +458,20 @@ def holdout_rows(codes, *, max_rows=HOLDOUT_MAX_ROWS, random_state=0):
     kept = labelled
     cap = max(max_rows // 2, max_rows - len(unlabelled))  # the rest unlabelled, if there are
     if len(labelled) > cap:
-        kept = stratified_subset(labelled, codes[labelled], cap, rng, min_per_class=HOLDOUT_FOLDS)
+        kept = stratified_subset(labelled, codes[labelled], cap, rng, min_per_class=n_splits)
     room = max(0, min(len(unlabelled), max_rows - len(kept)))  # the draw may round up
     others = rng.choice(unlabelled, room, replace=False)
     return np.sort(np.r_[kept, others])
 
 
-def compare_on_holdout(
-    codes, fit_predict, *, n_splits=HOLDOUT_FOLDS, margin=HOLDOUT_MARGIN, random_state=0
-):
-    """Keep the alignment only if it predicts held-out labelled rows at least as well.
+def holdout_rights(codes, fit_predict, *, n_splits=3, random_state=0):
+    """Which held-out labelled rows the aligned and the plain students get right.
 
     The labelled rows are split into ``n_splits`` folds (stratified where
     every class has that many labelled rows). For each fold, two students
     are trained with that fold's labels hidden (its rows stay in as
     unlabelled rows): one with the alignment terms, one without; both
-    predict the fold. The alignment stays on if the first is right on at
-    least ``margin`` more of the held-out rows than the second. This is the
-    safe semi-supervised learning recipe (compare with the supervised
-    learner on held-out labels, fall back to it unless the unlabelled data
-    helped; Li and Zhou, "Towards making unlabeled data never hurt", 2015)
-    made concrete: the decision rests on the very model it would ship, not
-    on a proxy of its assumptions.
+    predict the fold.
 
     Parameters
     ----------
@@ -507,37 +482,23 @@ def compare_on_holdout(
         ``train_codes`` (``codes`` with the fold's rows set to ``-1``), with
         the alignment terms if ``aligned`` is true, and returns its
         predicted codes for all rows.
-    n_splits : int, default=HOLDOUT_FOLDS
-    margin : float, default=HOLDOUT_MARGIN
-        Accuracy (a fraction) the aligned students must gain over the plain
-        ones on the held-out rows.
+    n_splits : int, default=3
     random_state : int, RandomState instance or None, default=0
         Seeds the folds.
 
     Returns
     -------
-    check : HoldoutCheck
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from skcmkd.assumptions import compare_on_holdout
-    >>> codes = np.r_[np.repeat([0, 1], 6), np.full(20, -1)]
-    >>> truth = np.r_[np.repeat([0, 1], 6), np.zeros(20, int)]
-    >>> def fit_predict(train_codes, aligned):  # the aligned student is always right
-    ...     return truth if aligned else 1 - truth
-    >>> compare_on_holdout(codes, fit_predict).keep
-    True
+    aligned_right, plain_right : ndarray of shape (n_labelled,) or None
+        1 where the student of each kind predicted the held-out row's class,
+        0 elsewhere, in the order of the labelled rows; ``None`` (both)
+        where there are too few labelled rows to hold out (``2 * n_splits``
+        rows in two classes at least): then nothing is trained.
     """
     codes = np.asarray(codes)
     labelled = np.flatnonzero(codes >= 0)
     present, counts = np.unique(codes[labelled], return_counts=True)
     if len(present) < 2 or len(labelled) < 2 * n_splits:
-        return HoldoutCheck.not_measured(
-            f"{len(labelled)} labelled rows in {len(present)} classes are too few to hold "
-            f"out ({2 * n_splits} rows in two classes at least): the alignment stays as the "
-            "cluster check set it"
-        )
+        return None, None
     splitter = StratifiedKFold if counts.min() >= n_splits else KFold
     folds = splitter(
         n_splits=n_splits,
@@ -551,6 +512,35 @@ def compare_on_holdout(
         truth = codes[labelled[held]]
         aligned_right[held] = fit_predict(train_codes, True)[labelled[held]] == truth
         plain_right[held] = fit_predict(train_codes, False)[labelled[held]] == truth
+    return aligned_right, plain_right
+
+
+def summarise_holdout(codes, aligned_right, plain_right, *, n_splits=3, margin=0.04):
+    """The decision of :func:`compare_on_holdout` from what :func:`holdout_rights` measured.
+
+    Parameters
+    ----------
+    codes : ndarray of shape (n_samples,)
+        The codes the rights were measured on.
+    aligned_right, plain_right : ndarray or None
+        From :func:`holdout_rights`.
+    n_splits : int, default=3
+    margin : float, default=0.04
+        Accuracy (a fraction) the aligned students must gain over the plain
+        ones on the held-out rows for the alignment to stay on.
+
+    Returns
+    -------
+    check : HoldoutCheck
+    """
+    codes = np.asarray(codes)
+    labelled = np.flatnonzero(codes >= 0)
+    if aligned_right is None:
+        return HoldoutCheck.not_measured(
+            f"{len(labelled)} labelled rows in {len(np.unique(codes[labelled]))} classes are "
+            f"too few to hold out ({2 * n_splits} rows in two classes at least): the "
+            "alignment stays as the cluster check set it"
+        )
     differences = aligned_right - plain_right
     gain = float(differences.mean())
     gain_se = float(differences.std(ddof=1) / np.sqrt(len(differences)))
@@ -571,3 +561,50 @@ def compare_on_holdout(
         measured=True,
         reason=reason,
     )
+
+
+def compare_on_holdout(codes, fit_predict, *, n_splits=3, margin=0.04, random_state=0):
+    """Keep the alignment only if it predicts held-out labelled rows at least as well.
+
+    :func:`holdout_rights`, then :func:`summarise_holdout`: the alignment
+    stays on if the aligned students are right on at least ``margin`` more
+    of the held-out rows than the plain ones. This is the safe
+    semi-supervised learning recipe (compare with the supervised learner on
+    held-out labels, fall back to it unless the unlabelled data helped; Li
+    and Zhou, "Towards making unlabeled data never hurt", 2015) made
+    concrete: the decision rests on the very model it would ship, not on a
+    proxy of its assumptions.
+
+    Parameters
+    ----------
+    codes : ndarray of shape (n_samples,)
+        Class codes, ``-1`` for unlabelled rows.
+    fit_predict : callable
+        ``fit_predict(train_codes, aligned)``, as :func:`holdout_rights` takes it.
+    n_splits : int, default=3
+    margin : float, default=0.04
+        Accuracy (a fraction) the aligned students must gain over the plain
+        ones. Chosen among -4 ... +4 points on probe seeds, leaving one data
+        family out at a time (``docs/safety.md``).
+    random_state : int, RandomState instance or None, default=0
+        Seeds the folds.
+
+    Returns
+    -------
+    check : HoldoutCheck
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skcmkd.assumptions import compare_on_holdout
+    >>> codes = np.r_[np.repeat([0, 1], 6), np.full(20, -1)]
+    >>> truth = np.r_[np.repeat([0, 1], 6), np.zeros(20, int)]
+    >>> def fit_predict(train_codes, aligned):  # the aligned student is always right
+    ...     return truth if aligned else 1 - truth
+    >>> compare_on_holdout(codes, fit_predict).keep
+    True
+    """
+    aligned_right, plain_right = holdout_rights(
+        codes, fit_predict, n_splits=n_splits, random_state=random_state
+    )
+    return summarise_holdout(codes, aligned_right, plain_right, n_splits=n_splits, margin=margin)

@@ -32,6 +32,8 @@ from sklearn.semi_supervised import LabelSpreading, SelfTrainingClassifier
 from skorch import NeuralNet
 
 from ._distiller import CrossModalDistiller
+from ._safe_alignment import SafeAlignment
+from ._safe_distiller import make_safe_distiller
 from ._teacher import torch_seed
 from .alignment import masked_cross_entropy
 from .controls import noise_teacher_data, permuted_labels
@@ -180,13 +182,20 @@ def on_all_rows(estimator):
     return fit
 
 
-def distilled(**params):
-    """Fit a :class:`~skcmkd.CrossModalDistiller` with ``params``, distilling the method's teacher.
+def distilled(*, safe=True, name_unseen=True, **params):
+    """Fit the recommended default (or a plain distiller) with ``params``, distilling the method's teacher.
 
     Parameters
     ----------
+    safe : bool, default=True
+        ``True``: :func:`~skcmkd.make_safe_distiller` (the checks, the
+        fall-back and the naming of unseen classes around the distiller);
+        ``False``: a :class:`~skcmkd.CrossModalDistiller` alone, one net.
+    name_unseen : bool, default=True
+        With ``safe``: ``False`` leaves out the naming of unseen classes
+        (:class:`~skcmkd.SafeAlignment` around the distiller alone).
     **params
-        Constructor parameters; ``random_state``, ``max_epochs`` and
+        Distiller parameters; ``random_state``, ``max_epochs`` and
         ``verbose`` come from the split, the teacher from the entry's
         :attr:`Method.teacher`.
 
@@ -197,13 +206,19 @@ def distilled(**params):
     """
 
     def fit(split, teacher=None):
-        model = CrossModalDistiller(
+        distiller = dict(
             teacher=teacher,
             max_epochs=split.max_epochs,
             random_state=split.random_state,
             verbose=split.verbose,
             **params,
         )
+        if not safe:
+            model = CrossModalDistiller(**distiller)
+        elif name_unseen:
+            model = make_safe_distiller(**distiller)
+        else:
+            model = SafeAlignment(CrossModalDistiller(**distiller))
         return model.fit(split.X, split.y)
 
     return fit
@@ -324,7 +339,7 @@ METHODS = _registry(
     Method(
         "alone",
         "student alone (same net, labelled rows)",
-        distilled(neighbor_weight=0.0, fallback="student"),
+        distilled(safe=False, neighbor_weight=0.0),
         plot=True,
         demo=True,
     ),

@@ -475,7 +475,7 @@ def hide_classes(y_true, *, n_unseen, labels_per_class, random_state=None):
     ``n_unseen`` classes are drawn as unseen; each other class keeps
     ``labels_per_class`` labelled rows drawn at random; every other row is
     ``-1``. A teacher that knows all the classes can name the unseen ones
-    (``CrossModalDistiller(unseen_classes=...)``); nothing else can.
+    (:class:`~skcmkd.UnseenClassNamer`); nothing else can.
 
     Parameters
     ----------

@@ -30,16 +30,20 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
 from ._inputs import labelled_mask
+from ._meta import base_distiller, final_distiller
+from ._safe_alignment import AlignmentDecision
 from ._teacher import fit_teacher
 from .alignment import label_alignment, measured_feature_alignment, prior_shift_correction
 from .assumptions import relation_agreement
 from .controls import noise_teacher_data, permuted_labels
 from .model_selection import LabeledStratifiedKFold
+from .unseen import UnseenNaming
 
 __all__ = [
     "BoundReport",
     "ContributionReport",
     "alignment_decision",
+    "decisions",
     "diagnose",
     "teacher_contribution",
     "plot_embeddings",
@@ -59,9 +63,9 @@ class BoundReport:
         Error of the teacher on the held-out teacher rows.
     student_error : float
         Error of the student net (the bound's student: its head on its
-        embeddings) on the held-out, labelled student rows. Where the
-        alignment was off and the linear fall-back predicts
-        (``fallback_``), ``predict`` can differ from the net's own.
+        embeddings) on the held-out, labelled student rows. Where a
+        :class:`~skcmkd.SafeAlignment` predicts with its linear fall-back
+        (``fallback_``), its ``predict`` can differ from the net's own.
     teacher_head_error : float
         Error of the teacher's head applied to the student's embeddings: how
         well the teacher's classifier works in the place the student maps to.
@@ -82,12 +86,11 @@ class BoundReport:
     n_teacher, n_student : int
         Rows used on each side.
     unlabeled_trust : float
-        The distiller's ``unlabeled_trust_``: the factor its fit put on the
-        alignment terms (0: the student trained alone).
+        The final distiller's ``unlabeled_trust``: the factor its fit put on
+        the alignment terms (0: the student trained alone).
     decision : str
-        Why, in words: what the cluster check and the held-out check of
-        ``unlabeled_trust="auto"`` measured (``checks_``), or that the trust
-        was given.
+        Why, in words (:func:`alignment_decision`): what a
+        :class:`~skcmkd.SafeAlignment` measured, or that the trust was given.
     """
 
     teacher_error: float
@@ -119,7 +122,7 @@ class BoundReport:
         lines = [f"{'quantity':<{width}}  value", f"{'-' * width}  -----"]
         lines += [f"{label:<{width}}  {getattr(self, key):.3f}" for key, label in self._ROWS]
         lines.append(f"({self.n_teacher} teacher rows, {self.n_student} student rows)")
-        lines.append(f"alignment: unlabeled_trust_ = {self.unlabeled_trust:.2f}; {self.decision}")
+        lines.append(f"alignment: unlabeled_trust = {self.unlabeled_trust:.2f}; {self.decision}")
         return "\n".join(lines)
 
 
@@ -130,8 +133,9 @@ def diagnose(
 
     Parameters
     ----------
-    distiller : CrossModalDistiller
-        Fitted, with a teacher.
+    distiller : CrossModalDistiller, SafeAlignment or UnseenClassNamer
+        Fitted, with a teacher; a meta-estimator is measured through the
+        student net it predicts with.
     X_teacher, y_teacher : array-like
         Held-out teacher-modality rows and their labels (not the rows the
         teacher was fitted on, or the teacher's error will look too good).
@@ -164,7 +168,7 @@ def diagnose(
     >>> print(report)  # doctest: +ELLIPSIS
     quantity ...
     """
-    check_is_fitted(distiller)
+    model, distiller = distiller, final_distiller(distiller)
     teacher = distiller.teacher
     if teacher is None:
         raise ValueError(
@@ -201,46 +205,63 @@ def diagnose(
         label_disagreement=float(np.mean(student_pred != head_pred)),
         n_teacher=min(len(z_teacher), max_rows),
         n_student=min(len(z_student), max_rows),
-        unlabeled_trust=float(distiller.unlabeled_trust_),
-        decision=alignment_decision(distiller),
+        unlabeled_trust=float(distiller.unlabeled_trust),
+        decision=alignment_decision(model),
     )
 
 
-def alignment_decision(distiller):
-    """What set a fitted distiller's ``unlabeled_trust_``, in one sentence.
+def decisions(model):
+    """The decision record of every meta-estimator in a fitted model's chain, outermost first.
 
     Parameters
     ----------
-    distiller : CrossModalDistiller
+    model : CrossModalDistiller, SafeAlignment or UnseenClassNamer
         Fitted.
+
+    Returns
+    -------
+    records : dict
+        Class name -> its ``decision_`` (``"SafeAlignment"``: an
+        :class:`~skcmkd.AlignmentDecision`; ``"UnseenClassNamer"``: an
+        :class:`~skcmkd.unseen.UnseenNaming`); empty for a distiller alone.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skcmkd import make_safe_distiller
+    >>> from skcmkd.diagnostics import decisions
+    >>> X, y = np.random.RandomState(0).randn(40, 3), np.arange(40) % 2
+    >>> model = make_safe_distiller(max_epochs=2, random_state=0).fit(X, y)
+    >>> sorted(decisions(model))
+    ['SafeAlignment', 'UnseenClassNamer']
+    >>> decisions(model)["SafeAlignment"].branch
+    'nothing_to_align'
+    """
+    check_is_fitted(model)
+    records = {}
+    while isinstance(getattr(model, "decision_", None), AlignmentDecision | UnseenNaming):
+        records[type(model).__name__] = model.decision_
+        model = model.estimator_
+    return records
+
+
+def alignment_decision(model):
+    """What set the alignment of a fitted model, in one sentence.
+
+    Parameters
+    ----------
+    model : CrossModalDistiller, SafeAlignment or UnseenClassNamer
+        Fitted. The decisions of every meta-estimator in its chain are
+        joined; a distiller alone says that its trust was given.
 
     Returns
     -------
     decision : str
     """
-    check_is_fitted(distiller)
-    checks = distiller.checks_
-    said = _trust_decision(distiller.unlabeled_trust, checks["clusters"], checks.get("holdout"))
-    fallback = checks.get("fallback")
-    if fallback is not None and fallback["used"]:
-        said += f"; predictions add a linear model ({fallback['scaling']} features)"
-    return said
-
-
-def _trust_decision(unlabeled_trust, clusters, holdout):
-    if unlabeled_trust != "auto":
-        return f"given (unlabeled_trust={unlabeled_trust}), nothing checked"
-    if clusters is None:
-        return "nothing to align (no unlabelled rows, or every alignment weight is 0)"
-    said = (
-        f"cluster check: graph {clusters['graph_accuracy']:.3f} vs linear "
-        f"{clusters['linear_accuracy']:.3f}, trust {clusters['trust']:.2f}"
-        if clusters["checked"]
-        else "cluster check: too few labels to measure, trust 1"
-    )
-    if holdout is None:
-        return said + ("; the alignment stays off" if clusters["trust"] == 0 else "")
-    return f"{said}; held-out check: {holdout['reason']}"
+    said = [f"{name}: {record.reason}" for name, record in decisions(model).items()]
+    if not said:
+        return f"given (unlabeled_trust={final_distiller(model).unlabeled_trust}), nothing checked"
+    return "; ".join(said)
 
 
 # -- does the teacher carry anything? ------------------------------------------------
@@ -318,19 +339,18 @@ def teacher_contribution(
     adds over the noise teacher; over no teacher it also adds the prior of
     any clustered target.
 
-    Costs four fits per fold (twenty with the default five folds). With
-    ``unlabeled_trust="auto"`` each fit runs its checks, and where the
-    alignment passes the cluster check its held-out check adds six
-    trainings; it may also turn the alignment off for one teacher and not
-    another, which is part of what the defaults do with each. To ask what
-    each teacher gives when used, pass a distiller with
-    ``unlabeled_trust=1.0``.
+    Costs four fits per fold (twenty with the default five folds). A
+    :class:`~skcmkd.SafeAlignment` (the model of
+    :func:`~skcmkd.make_safe_distiller`) runs its checks in each fit, which
+    may turn the alignment off for one teacher and not another: part of
+    what the recommended default does with each. To ask what each teacher
+    gives when used, pass a :class:`~skcmkd.CrossModalDistiller`.
 
     Parameters
     ----------
-    distiller : CrossModalDistiller
-        With a teacher set (:meth:`~skcmkd.CrossModalDistiller.set_teacher`
-        on ``X_teacher, y_teacher``); it is cloned, not changed.
+    distiller : CrossModalDistiller, SafeAlignment or UnseenClassNamer
+        With a teacher set (``set_teacher`` on ``X_teacher, y_teacher``); it
+        is cloned, not changed.
     X_teacher, y_teacher : array-like
         The teacher's training data.
     X, y : array-like
@@ -347,7 +367,8 @@ def teacher_contribution(
     -------
     report : ContributionReport
     """
-    teacher = distiller.teacher
+    teacher, prefix = base_distiller(distiller)
+    teacher = teacher.teacher
     if teacher is None:
         raise ValueError(
             "teacher_contribution needs a distiller with a teacher: call "
@@ -375,7 +396,9 @@ def teacher_contribution(
         "no teacher": None,
     }
     scores = {
-        run: cross_val_score(clone(distiller).set_params(teacher=t), X, y, cv=cv, n_jobs=n_jobs)
+        run: cross_val_score(
+            clone(distiller).set_params(**{f"{prefix}teacher": t}), X, y, cv=cv, n_jobs=n_jobs
+        )
         for run, t in teachers.items()
     }
     gap = 100 * (scores["real teacher"] - scores["noise teacher"])
@@ -412,7 +435,7 @@ def plot_embeddings(
 
     Parameters
     ----------
-    distiller : CrossModalDistiller
+    distiller : CrossModalDistiller, SafeAlignment or UnseenClassNamer
         Fitted, with a teacher.
     X_teacher, y_teacher, X_student, y_student : array-like
         Rows to draw (labels colour them; ``-1`` rows are drawn grey).
@@ -460,7 +483,7 @@ def plot_history(distiller, *, ax=None):
 
     Parameters
     ----------
-    distiller : CrossModalDistiller
+    distiller : CrossModalDistiller, SafeAlignment or UnseenClassNamer
         Fitted.
     ax : matplotlib Axes, default=None
 
@@ -469,7 +492,7 @@ def plot_history(distiller, *, ax=None):
     ax : matplotlib Axes
     """
     plt = _pyplot()
-    check_is_fitted(distiller)
+    distiller = final_distiller(distiller)  # a meta-estimator: the net it predicts with
     if ax is None:
         _, ax = plt.subplots(figsize=(6, 4))
     history = distiller.history_

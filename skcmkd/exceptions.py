@@ -22,9 +22,9 @@ class InconsistentVersionWarning(UserWarning):
 class UnseenClassesWarning(UserWarning):
     """Some of the teacher's classes have no labelled student row and are left unnamed.
 
-    :meth:`~skcmkd.CrossModalDistiller.fit` names such classes from the
-    teacher's class relations only where the labelled classes show that those
-    relations hold in the student's modality (``unseen_classes="auto"``);
-    elsewhere a naming would be about chance, and the model does not predict
-    those classes. ``checks_["unseen"]`` gives the evidence.
+    :class:`~skcmkd.UnseenClassNamer` names such classes from the teacher's
+    class relations only where the labelled classes show that those relations
+    hold in the student's modality; elsewhere a naming would be about chance,
+    and the model is fitted on the labels as given. Its ``decision_`` gives
+    the evidence.
     """

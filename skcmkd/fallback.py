@@ -6,7 +6,7 @@ such a net is often a point or two below a logistic regression on the same
 rows, and on other data above it; which one wins changes from split to split.
 Their product does better than either on average (a *product of experts*: the
 class probabilities multiplied and renormalised, so the logits add), and that
-is what :class:`~skcmkd.CrossModalDistiller` predicts with by default
+is what :class:`~skcmkd.SafeAlignment` predicts with by default
 (``fallback="linear"``) whenever its final model trains without an alignment
 term.
 
@@ -45,12 +45,6 @@ from ._inputs import stratified_subset
 
 #: The scalings :func:`fit_linear_fallback` chooses between, the safe one first.
 SCALINGS = ("standardised", "global")
-#: Labelled rows the linear model is fitted on at most, and those its
-#: cross-validation compares the scalings on (stratified draws beyond): the
-#: fall-back stays a small fixed cost at any size.
-MAX_ROWS = 2000
-CV_ROWS = 500
-FOLDS = 5
 
 
 @dataclass(frozen=True)
@@ -88,7 +82,7 @@ class LinearFallback:
 
 @dataclass(frozen=True)
 class FallbackChoice:
-    """What :func:`fit_linear_fallback` decided, for ``checks_["fallback"]``.
+    """What :func:`fit_linear_fallback` decided (:class:`~skcmkd.SafeAlignment` records it).
 
     Attributes
     ----------
@@ -148,12 +142,9 @@ def scalings(scaler):
     }
 
 
-def settings():
-    """The module settings a fall-back depends on besides its inputs (part of :mod:`skcmkd.cache`'s key)."""
-    return (MAX_ROWS, CV_ROWS, FOLDS, SCALINGS)
-
-
-def fit_linear_fallback(X, codes, n_classes, scaler, *, random_state=0):
+def fit_linear_fallback(
+    X, codes, n_classes, scaler, *, max_rows=2000, cv_rows=500, n_splits=5, random_state=0
+):
     """Fit the linear model the student's predictions are combined with.
 
     Parameters
@@ -167,8 +158,15 @@ def fit_linear_fallback(X, codes, n_classes, scaler, *, random_state=0):
     scaler : Pipeline
         The distiller's input scaler, fitted on every student row: both
         scalings come from its statistics (:func:`scalings`).
+    max_rows : int, default=2000
+        Labelled rows the linear model is fitted on at most (a stratified
+        draw beyond): the fall-back stays a small fixed cost at any size.
+    cv_rows : int, default=500
+        Labelled rows the cross-validation compares the scalings on at most.
+    n_splits : int, default=5
+        Folds of that cross-validation (fewer where a class has fewer rows).
     random_state : int, RandomState instance or None, default=0
-        Draws the folds and, beyond :data:`MAX_ROWS` labelled rows, the rows.
+        Draws the folds and, beyond ``max_rows`` labelled rows, the rows.
 
     Returns
     -------
@@ -187,15 +185,15 @@ def fit_linear_fallback(X, codes, n_classes, scaler, *, random_state=0):
         )
         return None, FallbackChoice(False, None, np.nan, np.nan, len(labelled), reason)
     rng = check_random_state(random_state)
-    if len(labelled) > MAX_ROWS:
-        labelled = stratified_subset(labelled, codes[labelled], MAX_ROWS, rng)
+    if len(labelled) > max_rows:
+        labelled = stratified_subset(labelled, codes[labelled], max_rows, rng)
     y = codes[labelled]
     maps = scalings(scaler)
     inputs = {name: _apply(X[labelled], *maps[name]) for name in SCALINGS}
     compared = np.arange(len(labelled))
-    if len(compared) > CV_ROWS:
-        compared = stratified_subset(compared, y, CV_ROWS, rng)
-    n_splits = min(FOLDS, int(np.bincount(y[compared]).min()))
+    if len(compared) > cv_rows:
+        compared = stratified_subset(compared, y, cv_rows, rng)
+    n_splits = min(n_splits, int(np.bincount(y[compared]).min()))
     cv = {name: np.nan for name in SCALINGS}
     if n_splits >= 2:
         folds = StratifiedKFold(n_splits, shuffle=True, random_state=rng.randint(2**31))

@@ -2,30 +2,58 @@
 
 The neighbour consistency (:class:`~skcmkd.terms.NeighborConsistency`) pulls
 each row's embedding toward one of its nearest neighbours, found once per
-fit. Up to :data:`EXACT_MAX_ROWS` rows, scikit-learn's exact
-:class:`~sklearn.neighbors.NearestNeighbors` finds them. An exact search
-costs the square of the rows: about a minute at 10^5 rows on two cores, two
-hours at 10^6. Beyond that size, with faiss installed
-(``pip install "skcmkd[scale]"``), an approximate HNSW graph
-(``faiss.IndexHNSWFlat``) finds them in minutes; the term needs rows that lie
-close, not the very closest (``docs/performance.md`` measures both). Without
-faiss the exact search runs, with a warning that says how to make it fast.
+fit. Two searches find them (:func:`choose_algorithm`): scikit-learn's exact
+:class:`~sklearn.neighbors.NearestNeighbors`, and an approximate HNSW graph
+of faiss (``faiss.IndexHNSWFlat``, ``pip install "skcmkd[scale]"``). An exact
+search costs the square of the rows: about a minute at 10^5 rows on two
+cores, two hours at 10^6; the approximate one takes minutes, and the term
+needs rows that lie close, not the very closest (``docs/performance.md``
+measures both). ``"auto"`` searches exactly up to 50,000 rows and with faiss
+beyond, where it is installed; without it the exact search runs, with a
+warning that says how to make it fast.
 """
-
-import warnings
 
 import numpy as np
 from sklearn.neighbors import NearestNeighbors
 
-__all__ = ["EXACT_MAX_ROWS", "neighbor_table", "settings", "warn_slow_search"]
+from ._warnings import warn_user
 
-#: Rows up to which the neighbours are exact (scikit-learn), whatever is installed.
-EXACT_MAX_ROWS = 50_000
+__all__ = ["ALGORITHMS", "choose_algorithm", "neighbor_table", "warn_slow_search"]
+
+#: The searches :func:`neighbor_table` runs, by name.
+ALGORITHMS = ("auto", "exact", "faiss")
 #: The HNSW graph's links per node, and the candidates kept while building and searching.
 HNSW_LINKS, HNSW_BUILD, HNSW_SEARCH = 16, 40, 32
 
 
-def neighbor_table(X, n_neighbors, *, warn=True):
+def choose_algorithm(n_rows, algorithm="auto", *, max_exact_rows=50_000):
+    """The search ``"auto"`` picks for ``n_rows`` rows; the others as they are.
+
+    Parameters
+    ----------
+    n_rows : int
+    algorithm : {"auto", "exact", "faiss"}, default="auto"
+        ``"auto"``: ``"exact"`` up to ``max_exact_rows`` rows, ``"faiss"``
+        beyond where faiss is installed (``"exact"`` where it is not).
+        ``"faiss"`` without faiss installed is an error that says what to
+        install.
+    max_exact_rows : int, default=50_000
+
+    Returns
+    -------
+    algorithm : {"exact", "faiss"}
+    """
+    if algorithm == "faiss" and _faiss() is None:
+        raise ImportError(
+            "neighbor_algorithm='faiss' needs faiss: pip install 'skcmkd[scale]' (faiss-cpu), "
+            "or use 'exact' or 'auto'."
+        )
+    if algorithm != "auto":
+        return algorithm
+    return "faiss" if n_rows > max_exact_rows and _faiss() is not None else "exact"
+
+
+def neighbor_table(X, n_neighbors, *, algorithm="auto", max_exact_rows=50_000, warn=True):
     """Indices of each row's ``n_neighbors`` nearest other rows (Euclidean).
 
     Parameters
@@ -34,8 +62,12 @@ def neighbor_table(X, n_neighbors, *, warn=True):
         Standardised student rows.
     n_neighbors : int
         Neighbours per row; at most ``n_samples - 1`` are returned.
+    algorithm : {"auto", "exact", "faiss"}, default="auto"
+        The search (:func:`choose_algorithm`).
+    max_exact_rows : int, default=50_000
+        Beyond this many rows ``"auto"`` searches with faiss, where installed.
     warn : bool, default=True
-        Warn where the search is exact beyond :data:`EXACT_MAX_ROWS` rows
+        Warn where an exact search runs beyond ``max_exact_rows`` rows
         (:func:`warn_slow_search`). A caller that warns itself passes
         ``False``.
 
@@ -55,34 +87,26 @@ def neighbor_table(X, n_neighbors, *, warn=True):
     k = min(n_neighbors, len(X) - 1)
     if k < 1:
         return np.arange(len(X))[:, None]  # one row: its own neighbour
-    if len(X) > EXACT_MAX_ROWS:
-        faiss = _faiss()
-        if faiss is not None:
-            return _hnsw_table(faiss, X, k)
-        if warn:
-            warn_slow_search(len(X), stacklevel=2)
+    if choose_algorithm(len(X), algorithm, max_exact_rows=max_exact_rows) == "faiss":
+        return _hnsw_table(_faiss(), X, k)
+    if warn:
+        warn_slow_search(len(X), max_exact_rows=max_exact_rows)
     return NearestNeighbors(n_neighbors=k).fit(X).kneighbors(return_distance=False)
 
 
-def warn_slow_search(n_rows, stacklevel=1):
-    """Warn where a table of ``n_rows`` rows would be searched exactly beyond :data:`EXACT_MAX_ROWS`.
+def warn_slow_search(n_rows, *, max_exact_rows=50_000):
+    """Warn where ``n_rows`` rows, beyond ``max_exact_rows``, are searched exactly.
 
-    That is, where faiss is not installed. ``stacklevel`` counts as
-    :func:`warnings.warn`'s does, from the caller of this function.
+    The warning names the user's line that called into skcmkd.
     """
-    if n_rows > EXACT_MAX_ROWS and _faiss() is None:
-        warnings.warn(
+    if n_rows > max_exact_rows:
+        warn_user(
             f"Finding exact nearest neighbours of {n_rows:,} rows costs the square of the "
             "rows (hours at a million). pip install 'skcmkd[scale]' (faiss) finds "
             "approximate ones in minutes; or set neighbor_weight=0 to skip the neighbour "
             "term.",
-            stacklevel=stacklevel + 1,
+            UserWarning,
         )
-
-
-def settings():
-    """The module settings a table depends on besides its inputs (part of :mod:`skcmkd.cache`'s key)."""
-    return (EXACT_MAX_ROWS, HNSW_LINKS, HNSW_BUILD, HNSW_SEARCH)
 
 
 def _faiss():

@@ -1,25 +1,32 @@
-"""Save a fitted distiller as weights and plain data, safe to share.
+"""Save a fitted skcmkd model as weights and plain data, safe to share.
 
 A pickle (``joblib.dump``, ``pickle.dump``) runs code when it is loaded:
 load one only if you trust whoever wrote it. :func:`save_model` writes a
-directory that loads without running any code from it:
+directory that loads without running any code from it. It saves every
+public estimator of skcmkd, meta-estimators and what they wrap included:
 
 ``estimator.json``
-    the constructor parameters and fitted metadata, as JSON, and the size
-    and SHA-256 of each of the other files;
+    the model as a tree: each estimator's class, constructor parameters and
+    fitted attributes (decision records among them) as JSON, and the size and
+    SHA-256 of each of the other files;
 ``arrays.npz``
-    the standardisation, the classes and the teacher (bank of embeddings,
-    head, and the ``"mlp"`` teacher's encoder), read with
+    every array of the tree (standardisations, classes, the teacher's bank,
+    head and ``"mlp"`` encoder, a linear fall-back), read with
     ``allow_pickle=False``;
-``student.safetensors`` (``student.pt`` without safetensors)
-    the student net's weights, through skorch's ``save_params`` (read back
-    with ``weights_only=True``);
-``history.json``
-    skorch's training history.
+``student.safetensors`` (``student.pt`` without safetensors) and ``history.json``
+    each student net's weights and training history, through skorch's
+    ``save_params`` (weights read back with ``weights_only=True``); a net
+    inside a meta-estimator's ``estimator_`` has its path as a prefix
+    (``estimator_.estimator_.student.safetensors``).
 
-Only torch modules and optimizers are named by import path (the student
-``module`` and ``optimizer`` classes); loading imports them only if they are
-subclasses of :class:`torch.nn.Module` and :class:`torch.optim.Optimizer`.
+The tree is written by one walk over the estimators' parameters and fitted
+attributes (those ending in ``_``): arrays, plain data, frozen records
+(dataclasses of skcmkd) and nested estimators are written as they are,
+without a list of what each estimator holds; an attribute of any other kind
+stops the save with an error that names it. Only classes of skcmkd (the
+estimators and their records), torch modules and torch optimizers (the
+student ``module`` and ``optimizer`` parameters) are named by import path,
+and loading imports each only if it is of that kind.
 
 A save happens whole or not at all. :func:`save_model` writes the files into
 a new hidden directory beside the target, ``.<name>.tmp-<random>`` (same
@@ -45,15 +52,18 @@ overlaps a save is retried on the new directory.
 
 The target may be missing, an empty directory or the directory of an
 earlier save, which is replaced whole: a directory that holds anything else
-is refused rather than deleted. Directories of format 2 (skcmkd 0.2, written
-file by file, without sizes or digests) still load, unchecked.
+is refused rather than deleted. Saves of skcmkd 0.2 (formats 2 to 4, one
+distiller whose fit made its own checks) are refused with a message: load
+them with skcmkd 0.2, or fit the model again.
 """
 
+import dataclasses
 import hashlib
 import importlib
 import io
 import json
 import os
+import re
 import secrets
 import shutil
 import stat
@@ -63,31 +73,32 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from sklearn.base import BaseEstimator
+from sklearn.pipeline import Pipeline
+from skorch import NeuralNet
 from skorch.history import History
 from torch import nn
 
-from ._distiller import CrossModalDistiller, _version
 from ._inputs import cuda_missing, input_scaler
 from ._net import student_net
+from ._pickling import version
 from ._teacher import TEACHER_KINDS, MLPEncoding, Teacher, UserEncoding
 from .exceptions import InconsistentVersionWarning
-from .fallback import LinearFallback
 from .modules import MLPEncoder
 
 __all__ = ["save_model", "load_model"]
 
-#: 4: a save may hold the linear fall-back (``fallback_``; an older skcmkd
-#: would drop it and predict differently, so it refuses the format).
-#: 3: estimator.json records the size and SHA-256 of every other file; a save
-#: replaces its directory in one rename. 2: skcmkd 0.2 (the teacher's settings
-#: left the estimator; the student MLP gained a layer norm), still loaded,
-#: unchecked. Format 1 files load with skcmkd 0.1.
-FORMAT = 4
-_READABLE = (2, 3, 4)
+#: 5: the model is a tree of estimators (skcmkd 0.3: the distiller trains one
+#: net; its checks became meta-estimators). 2 to 4 (skcmkd 0.2, a distiller
+#: with its checks inside) are not read: their parameters no longer exist.
+FORMAT = 5
+_OLDER = (2, 3, 4)
 
-#: Every file a save may hold: a directory holding anything else is not replaced.
-_SAVE_FILES = ("estimator.json", "arrays.npz", "history.json", "student.safetensors", "student.pt")
-_FALLBACK_ARRAYS = ("divisor", "offset", "scale", "coef", "intercept")
+#: The files of a save: estimator.json, arrays.npz, and a student's weights and
+#: history per net, prefixed by its path of ``estimator_`` attributes.
+_SAVE_FILE = re.compile(
+    r"^(estimator\.json|arrays\.npz|(estimator_\.)*(student\.safetensors|student\.pt|history\.json))$"
+)
 _FIX = "save the model again, or restore the directory from a backup"
 
 
@@ -122,59 +133,6 @@ def _is_plain(value):
     except (TypeError, ValueError):
         return False
     return True
-
-
-def _plain_params(model):
-    """Constructor parameters as JSON-able data; what cannot be is named and dropped."""
-    params, dropped = {}, []
-    for name, value in model.get_params(deep=False).items():
-        if name == "teacher":
-            continue
-        if name in ("module", "optimizer") and isinstance(value, type):
-            params[name] = _class_path(value)
-        elif isinstance(value, torch.device):
-            params[name] = str(value)
-        elif isinstance(value, tuple) and _is_plain(list(value)):
-            params[name] = list(value)
-        elif _is_plain(value):  # None, str, bool, numbers, and lists or dicts of them
-            params[name] = value
-        else:  # callbacks, a RandomState, a user's encoder object
-            dropped.append(name)
-    if dropped:
-        warnings.warn(
-            f"The parameter(s) {dropped} are not plain data and are not saved; the loaded "
-            "model has their defaults. Set them again after load_model if you fit again.",
-            UserWarning,
-            stacklevel=3,
-        )
-    return params
-
-
-#: Parameters and fitted attributes renamed since skcmkd 0.2 (format 2), with
-#: how an old value maps to the new one.
-_RENAMED = {
-    "unlabelled_trust": ("unlabeled_trust", lambda value: value),
-    "kappa": ("prior_correction", lambda value: value == "prior"),
-    "unlabelled_trust_": ("unlabeled_trust_", lambda value: value),
-}
-
-
-def _renamed(values):
-    """``values`` with the names of skcmkd 0.2 saves mapped to today's."""
-    out = {}
-    for name, value in values.items():
-        new, convert = _RENAMED.get(name, (name, None))
-        out[new] = value if convert is None else convert(value)
-    return out
-
-
-def _restore_params(params):
-    params = _renamed(params)
-    if isinstance(params.get("module"), dict):
-        params["module"] = _import_class(params["module"], nn.Module)
-    if isinstance(params.get("optimizer"), dict):
-        params["optimizer"] = _import_class(params["optimizer"], torch.optim.Optimizer)
-    return params
 
 
 def _labels_to_arrays(labels, prefix, arrays, meta):
@@ -296,8 +254,222 @@ def _teacher_from_arrays(arrays, meta):
     )
 
 
-#: Fitted attributes that are plain data (numbers, dicts of numbers).
-_FITTED_PLAIN = ("unlabeled_trust_", "teacher_relations_", "checks_", "prior_ratio_")
+# -- the tree: estimators, records and arrays as JSON nodes ----------------------------
+
+
+def _is_ours(cls):
+    return cls.__module__.split(".")[0] == "skcmkd"
+
+
+def _is_estimator(value):
+    """A public estimator of skcmkd (a distiller or a meta-estimator; not a skorch net)."""
+    return (
+        isinstance(value, BaseEstimator)
+        and not isinstance(value, NeuralNet)
+        and _is_ours(type(value))
+    )
+
+
+class _Writer:
+    """Turns a model into a JSON tree, gathering its arrays and nets on the way.
+
+    Attributes
+    ----------
+    arrays : dict
+        Name -> array, for arrays.npz.
+    nets : dict
+        File prefix -> skorch net, each written with ``save_params``.
+    dropped : list of str
+        Parameters that are not plain data, left out with a warning.
+    """
+
+    def __init__(self):
+        self.arrays, self.nets, self.dropped, self._teachers = {}, {}, [], {}
+
+    def estimator(self, model, path, *, fitted=True):
+        """The node of one skcmkd estimator: its class, parameters and fitted attributes.
+
+        An estimator given as a parameter is a template (``clone`` drops what
+        it was fitted on): only its parameters are written.
+        """
+        node = {"class": _class_path(type(model))["class"], "params": {}, "fitted": {}}
+        for name, value in model.get_params(deep=False).items():
+            encoded = self.param(value, f"{path}{name}", name)
+            if encoded is not _DROPPED:
+                node["params"][name] = encoded
+        for name, value in sorted(vars(model).items()) if fitted else ():
+            if name.endswith("_") and not name.startswith("_"):
+                node["fitted"][name] = self.fitted(value, f"{path}{name}", name)
+        return node
+
+    def param(self, value, key, name):
+        if _is_estimator(value):
+            return {"__estimator__": self.estimator(value, f"{key}.", fitted=False)}
+        if isinstance(value, Teacher):
+            return {"__teacher__": self.teacher(value)}
+        if name in ("module", "optimizer") and isinstance(value, type):
+            return _class_path(value)
+        if isinstance(value, torch.device):
+            return str(value)
+        if isinstance(value, tuple) and _is_plain(list(value)):
+            return {"__tuple__": list(value)}
+        if _is_plain(value):  # None, str, bool, numbers, and lists or dicts of them
+            return value
+        self.dropped.append(key)  # callbacks, a RandomState, a joblib.Memory...
+        return _DROPPED
+
+    def teacher(self, teacher):
+        """The key of the teacher's arrays (one copy of a teacher shared by several estimators)."""
+        if id(teacher) not in self._teachers:
+            key = f"teacher{len(self._teachers)}"
+            meta = {"key": key}
+            arrays = {}
+            _teacher_to_arrays(teacher, arrays, meta)
+            self.arrays.update({f"{key}.{name}": value for name, value in arrays.items()})
+            self._teachers[id(teacher)] = meta
+        return self._teachers[id(teacher)]
+
+    def fitted(self, value, key, name):
+        if isinstance(value, NeuralNet):
+            self.nets[key[: -len(name)]] = value  # the file prefix: the estimator's path
+            return {"__net__": True}
+        if _is_estimator(value):  # estimator_
+            return {"__estimator__": self.estimator(value, f"{key}.")}
+        if isinstance(value, History):
+            return {"__history__": True}
+        if isinstance(value, Pipeline):  # the input scaler
+            _scaler_to_arrays(value, key, self.arrays)
+            return {"__scaler__": key}
+        return self.value(value, key, name)
+
+    def value(self, value, key, name):
+        """A fitted value: teacher, record, array, number, plain data."""
+        if isinstance(value, Teacher):
+            return {"__teacher__": self.teacher(value)}
+        if dataclasses.is_dataclass(value) and _is_ours(type(value)):
+            fields = {
+                field.name: self.value(getattr(value, field.name), f"{key}.{field.name}", name)
+                for field in dataclasses.fields(value)
+            }
+            return {"__record__": _class_path(type(value))["class"], "fields": fields}
+        if isinstance(value, np.ndarray):
+            meta = {}
+            _labels_to_arrays(value, key, self.arrays, meta)
+            return {"__array__": key, "dtype": meta[f"{key}_dtype"]}
+        if isinstance(value, np.generic):
+            return value.item()
+        if isinstance(value, tuple):
+            return {"__tuple__": [self.value(v, f"{key}.{i}", name) for i, v in enumerate(value)]}
+        if isinstance(value, list):
+            return [self.value(v, f"{key}.{i}", name) for i, v in enumerate(value)]
+        if isinstance(value, dict) and all(isinstance(k, str) for k in value):
+            return {"__dict__": {k: self.value(v, f"{key}.{k}", name) for k, v in value.items()}}
+        if value is None or isinstance(value, (bool, int, float, str)):
+            return value
+        raise TypeError(
+            f"save_model cannot write the fitted attribute {name!r} ({type(value).__name__}); "
+            "pickle the model instead (joblib.dump), or report this as a bug of skcmkd."
+        )
+
+
+_DROPPED = object()
+
+
+class _Reader:
+    """Rebuilds a model from the tree :class:`_Writer` made, its arrays and its nets' files."""
+
+    def __init__(self, arrays, weights):
+        self.arrays, self.weights, self._teachers = arrays, weights, {}
+
+    def estimator(self, node, path):
+        """The estimator of ``node``; ``path`` is its file prefix (``None`` for a template)."""
+        cls = _import_class({"class": node["class"]}, BaseEstimator)
+        if _public_estimators().get(cls.__name__) is not cls:
+            raise ValueError(f"{node['class']} is not an estimator of skcmkd; refusing to load.")
+        model = cls(**{name: self.param(value, name) for name, value in node["params"].items()})
+        fitted = node["fitted"]
+        for name, value in fitted.items():
+            keys = _keys(value)
+            if "__estimator__" in keys:
+                setattr(model, name, self.estimator(value["__estimator__"], f"{path}{name}."))
+            elif not keys & {"__net__", "__history__"}:
+                setattr(model, name, self.value(value))
+        if "net_" in fitted:
+            net = _student_net(model)
+            net.module_.load_state_dict(self.weights[path]["state"])
+            net.history = self.weights[path]["history"]
+            model.net_ = net
+            if "history_" in fitted:
+                model.history_ = net.history
+        return model
+
+    def param(self, value, name):
+        keys = _keys(value)
+        if "__estimator__" in keys:
+            return self.estimator(value["__estimator__"], None)
+        if "__teacher__" in keys:
+            return self.teacher(value["__teacher__"])
+        if "__tuple__" in keys:
+            return tuple(value["__tuple__"])
+        if name in ("module", "optimizer") and keys == {"class"}:
+            return _import_class(value, torch.optim.Optimizer if name == "optimizer" else nn.Module)
+        return value
+
+    def teacher(self, meta):
+        key = meta["key"]
+        if key not in self._teachers:
+            prefix = f"{key}."
+            arrays = {k[len(prefix) :]: v for k, v in self.arrays.items() if k.startswith(prefix)}
+            self._teachers[key] = _teacher_from_arrays(arrays, meta)
+        return self._teachers[key]
+
+    def value(self, value):
+        keys = _keys(value)
+        if "__teacher__" in keys:
+            return self.teacher(value["__teacher__"])
+        if "__scaler__" in keys:
+            return _scaler_from_arrays(self.arrays, value["__scaler__"])
+        if "__record__" in keys:
+            cls = _import_class({"class": value["__record__"]}, object)
+            if not (_is_ours(cls) and dataclasses.is_dataclass(cls)):
+                raise ValueError(
+                    f"{value['__record__']} is not a record of skcmkd; refusing to load."
+                )
+            return cls(**{name: self.value(v) for name, v in value["fields"].items()})
+        if "__array__" in keys:
+            key = value["__array__"]
+            return _labels_from_arrays(self.arrays, key, {f"{key}_dtype": value["dtype"]})
+        if "__tuple__" in keys:
+            return tuple(self.value(v) for v in value["__tuple__"])
+        if "__dict__" in keys:
+            return {k: self.value(v) for k, v in value["__dict__"].items()}
+        if isinstance(value, list):
+            return [self.value(v) for v in value]
+        return value
+
+
+def _public_estimators():
+    """The estimators skcmkd exports, by name: the only classes a save may name as nodes."""
+    import skcmkd
+
+    return {
+        name: obj
+        for name, obj in vars(skcmkd).items()
+        if isinstance(obj, type) and issubclass(obj, BaseEstimator)
+    }
+
+
+def _keys(value):
+    return set(value) if isinstance(value, dict) else set()
+
+
+def _nets_of(node, path=""):
+    """Every estimator node that holds a net, with its file prefix, in the tree."""
+    if "__net__" in _keys(node["fitted"].get("net_")):
+        yield path, node
+    for name, value in node["fitted"].items():
+        if "__estimator__" in _keys(value):
+            yield from _nets_of(value["__estimator__"], f"{path}{name}.")
 
 
 # -- writing a save in one step -------------------------------------------------------
@@ -333,7 +505,7 @@ def _check_target(path):
             f"{path} exists and is not a directory; save_model writes a directory. "
             "Choose another path, or remove that file first."
         )
-    others = sorted(p.name for p in path.iterdir() if p.name not in _SAVE_FILES)
+    others = sorted(p.name for p in path.iterdir() if not _SAVE_FILE.match(p.name))
     if others:
         raise FileExistsError(
             f"{path} holds files that are not part of a skcmkd save ({', '.join(others[:5])}); "
@@ -360,16 +532,19 @@ def _file_record(file):
     return {"size": len(data), "sha256": hashlib.sha256(data).hexdigest()}
 
 
-def _write_files(directory, model, arrays, document):
-    """Write a save into ``directory``: the data files, then estimator.json with their digests."""
-    weights = document["student_weights"]
-    model.net_.save_params(
-        f_params=directory / weights,
-        f_history=directory / "history.json",
-        use_safetensors=weights.endswith(".safetensors"),
-    )
-    np.savez(directory / "arrays.npz", **arrays)
-    names = (weights, "history.json", "arrays.npz")
+def _write_files(directory, writer, document):
+    """Write a save into ``directory``: the nets and arrays, then estimator.json with their digests."""
+    extension = document["student_weights"]
+    names = ["arrays.npz"]
+    for prefix, net in writer.nets.items():
+        weights, history = f"{prefix}student.{extension}", f"{prefix}history.json"
+        net.save_params(
+            f_params=directory / weights,
+            f_history=directory / history,
+            use_safetensors=extension == "safetensors",
+        )
+        names += [weights, history]
+    np.savez(directory / "arrays.npz", **writer.arrays)
     document = dict(document, files={name: _file_record(directory / name) for name in names})
     (directory / "estimator.json").write_text(json.dumps(document, indent=2), encoding="utf-8")
 
@@ -471,7 +646,7 @@ def _read_document(directory):
     try:
         data = (directory / "estimator.json").read_bytes()
     except FileNotFoundError:
-        if not any((directory / name).exists() for name in _SAVE_FILES):
+        if not any(_SAVE_FILE.match(p.name) for p in directory.iterdir()):
             raise FileNotFoundError(
                 f"{directory} holds no skcmkd save (no estimator.json): check the path."
             ) from None
@@ -482,10 +657,17 @@ def _read_document(directory):
         raise _damaged(directory, f"estimator.json is not valid JSON ({exc})") from exc
     if not isinstance(document, dict) or "format" not in document:
         raise _damaged(directory, "estimator.json does not describe a skcmkd save")
-    if document["format"] not in _READABLE:
+    if document["format"] in _OLDER:
         raise ValueError(
-            f"{directory} holds format {document['format']!r}; this skcmkd reads formats "
-            f"{_READABLE[0]} to {FORMAT}. Load it with the skcmkd version that saved it "
+            f"{directory} holds format {document['format']!r}, written by skcmkd "
+            f"{document.get('skcmkd_version')}, whose distiller made its checks inside fit; this "
+            f"skcmkd reads format {FORMAT}. Load it with skcmkd 0.2, or fit the model again "
+            "(make_safe_distiller gives what that distiller did)."
+        )
+    if document["format"] != FORMAT:
+        raise ValueError(
+            f"{directory} holds format {document['format']!r}; this skcmkd reads format "
+            f"{FORMAT}. Load it with the skcmkd version that saved it "
             f"({document.get('skcmkd_version')})."
         )
     return document
@@ -512,20 +694,18 @@ def _check_file(directory, name, data, record):
 def _read_files(directory):
     """``directory``, its estimator.json, and the bytes of the files it names, checked."""
     document = _read_document(directory)
-    records = document.get("files") if document["format"] >= 3 else None
-    if document["format"] >= 3 and not isinstance(records, dict):
+    records = document.get("files")
+    if not isinstance(records, dict) or "arrays.npz" not in records:
         raise _damaged(directory, "estimator.json records no sizes and SHA-256 of the files")
-    weights = document.get("student_weights")
-    if weights not in ("student.safetensors", "student.pt"):  # also keeps reads in the directory
-        raise _damaged(directory, f"estimator.json names {weights!r} as the student's weights")
     blobs = {}
-    for name in ("arrays.npz", "history.json", weights):
+    for name, record in records.items():
+        if not isinstance(name, str) or not _SAVE_FILE.match(name):  # keeps reads in the directory
+            raise _damaged(directory, f"estimator.json names {name!r} as one of its files")
         try:
             blobs[name] = (directory / name).read_bytes()
         except FileNotFoundError:
             raise _damaged(directory, f"{name} is missing", FileNotFoundError) from None
-        if records is not None:
-            _check_file(directory, name, blobs[name], records.get(name))
+        _check_file(directory, name, blobs[name], record)
     return directory, document, blobs
 
 
@@ -587,19 +767,23 @@ def _read_history(data):
 
 
 def save_model(model, path):
-    """Save a fitted :class:`~skcmkd.CrossModalDistiller` as weights and plain data.
+    """Save a fitted skcmkd model as weights and plain data.
 
     Unlike a pickle, the result loads without running code from the files,
-    so it can be shared (see the module docstring for the layout). The
-    student's weights go through skorch's ``save_params``, as safetensors when
-    the ``safetensors`` package is installed. The save is written beside
+    so it can be shared (see the module docstring for the layout). Any
+    public estimator of skcmkd is saved whole: a
+    :class:`~skcmkd.CrossModalDistiller`, a :class:`~skcmkd.SafeAlignment`
+    or :class:`~skcmkd.UnseenClassNamer` with what they wrap (the model of
+    :func:`~skcmkd.make_safe_distiller`, say). The students' weights go
+    through skorch's ``save_params``, as safetensors when the
+    ``safetensors`` package is installed. The save is written beside
     ``path`` and renamed into place: it replaces an earlier save whole, or,
     should it fail or be interrupted, leaves that save as it was.
 
     Parameters
     ----------
-    model : CrossModalDistiller
-        A fitted distiller.
+    model : CrossModalDistiller, SafeAlignment or UnseenClassNamer
+        Fitted.
     path : str or path-like
         A directory: missing (it is created), empty, or the directory of an
         earlier save, which is replaced.
@@ -611,6 +795,13 @@ def save_model(model, path):
         a save's (replacing it would delete them).
     ValueError
         When ``path`` is the working directory, or holds it.
+
+    Warns
+    -----
+    UserWarning
+        Naming the parameters that are not plain data (callbacks, a
+        ``joblib.Memory``...): they are left out, and the loaded model has
+        their defaults.
 
     Examples
     --------
@@ -626,36 +817,29 @@ def save_model(model, path):
     >>> bool(np.array_equal(loaded.predict_proba(X), model.predict_proba(X)))
     True
     """
-    if not isinstance(model, CrossModalDistiller):
-        raise TypeError(f"save_model saves a CrossModalDistiller, got {type(model).__name__}.")
+    if not _is_estimator(model):
+        raise TypeError(
+            f"save_model saves an estimator of skcmkd, got {type(model).__name__}; pickle "
+            "other objects (joblib.dump), or save the skcmkd model inside them."
+        )
     if not model.__sklearn_is_fitted__():
         raise ValueError("The model is not fitted: fit it before save_model.")
     # Everything is gathered, and checked to be plain data, before the first
     # file is written: a failure leaves no half-written directory behind.
-    arrays, fitted, teacher_meta = {}, {}, None
-    _labels_to_arrays(model.classes_, "classes", arrays, fitted)
-    _labels_to_arrays(model.unseen_classes_, "unseen_classes", arrays, fitted)
-    _scaler_to_arrays(model.scaler_, "scaler", arrays)
-    fitted["fallback_scaling"] = None
-    if model.fallback_ is not None:
-        fitted["fallback_scaling"] = model.fallback_.scaling
-        for name, values in model.fallback_.to_arrays().items():
-            arrays[f"fallback.{name}"] = values
-    fitted["n_features_in"] = model.n_features_in_
-    if hasattr(model, "feature_names_in_"):
-        fitted["feature_names_in"] = [str(name) for name in model.feature_names_in_]
-    for name in _FITTED_PLAIN:
-        fitted[name] = getattr(model, name)
-    if model.teacher is not None:
-        teacher_meta = {}
-        _teacher_to_arrays(model.teacher, arrays, teacher_meta)
+    writer = _Writer()
+    tree = writer.estimator(model, "")
+    if writer.dropped:
+        warnings.warn(
+            f"The parameter(s) {writer.dropped} are not plain data and are not saved; the loaded "
+            "model has their defaults. Set them again after load_model if you fit again.",
+            UserWarning,
+            stacklevel=2,
+        )
     document = {
         "format": FORMAT,
-        "skcmkd_version": _version(),
-        "params": _plain_params(model),
-        "fitted": fitted,
-        "teacher": teacher_meta,
-        "student_weights": "student.safetensors" if _has_safetensors() else "student.pt",
+        "skcmkd_version": version(),
+        "model": tree,
+        "student_weights": "safetensors" if _has_safetensors() else "pt",
     }
     json.dumps(document)  # raises here, before any write, if something is not plain data
     path = Path(os.path.realpath(path))  # through a symbolic link: replace what it points to
@@ -664,7 +848,7 @@ def save_model(model, path):
     new = _sibling(path, "tmp")
     try:
         _make_directory(new, path)
-        _write_files(new, model, arrays, document)
+        _write_files(new, writer, document)
         _flush(new)
         _move_into_place(new, path)
     except BaseException:  # Ctrl-C included: the earlier save stays, and no litter
@@ -672,35 +856,8 @@ def save_model(model, path):
         raise
 
 
-def _estimator_from(document, arrays):
-    """The fitted distiller that estimator.json and arrays.npz describe, without its net."""
-    model = CrossModalDistiller(**_restore_params(document["params"]))
-    if document["teacher"]:
-        model.teacher = _teacher_from_arrays(arrays, document["teacher"])
-    fitted = _renamed(document["fitted"])
-    model.classes_ = _labels_from_arrays(arrays, "classes", fitted)
-    if "unseen_classes" in arrays:
-        model.unseen_classes_ = _labels_from_arrays(arrays, "unseen_classes", fitted)
-    else:  # format 2 and 3 saves: made before unseen classes were named
-        model.unseen_classes_ = model.classes_[:0]
-        fitted["checks_"].setdefault("unseen", None)
-    fitted["checks_"].setdefault("holdout", None)  # saves made before the held-out check
-    fitted["checks_"].setdefault("fallback", None)  # and before the linear fall-back
-    model.fallback_ = None
-    if fitted.get("fallback_scaling") is not None:
-        fields = {name: arrays[f"fallback.{name}"] for name in _FALLBACK_ARRAYS}
-        model.fallback_ = LinearFallback(fitted["fallback_scaling"], **fields)
-    model.scaler_ = _scaler_from_arrays(arrays, "scaler")
-    model.n_features_in_ = fitted["n_features_in"]
-    for name in _FITTED_PLAIN:
-        setattr(model, name, fitted[name])
-    if "feature_names_in" in fitted:
-        model.feature_names_in_ = np.asarray(fitted["feature_names_in"], dtype=object)
-    return model
-
-
 def _student_net(model):
-    """The model's student net, initialised on this machine's device, weights to be loaded."""
+    """The distiller's student net, initialised on this machine's device, weights to be loaded."""
     # A model saved on a GPU, loaded on a machine without one, runs on the CPU.
     device = "cpu" if cuda_missing(model.device) else model.device
     with torch.random.fork_rng(devices=[]):  # the weights are overwritten by the caller
@@ -710,7 +867,7 @@ def _student_net(model):
 
 
 def load_model(path):
-    """Load a distiller written by :func:`save_model`, on this machine's device.
+    """Load a model written by :func:`save_model`, on this machine's device.
 
     Runs no code from the files: JSON, ``numpy.load(allow_pickle=False)``
     and safetensors (or ``torch.load`` with ``weights_only=True``). Every
@@ -726,9 +883,11 @@ def load_model(path):
 
     Returns
     -------
-    model : CrossModalDistiller
-        Fitted: predicts, transforms and scores as the saved model did. It
-        can be fitted again (the teacher is restored with its bank and head).
+    model : CrossModalDistiller, SafeAlignment or UnseenClassNamer
+        Fitted, of the class that was saved: predicts, transforms and scores
+        as the saved model did, and its decisions (``decision_``) are those
+        of the saved one. It can be fitted again (the teacher is restored
+        with its bank and head).
 
     Raises
     ------
@@ -747,27 +906,30 @@ def load_model(path):
     path = Path(os.path.realpath(path))
     directory, document, blobs = _read_save(path)
     saved_with = document.get("skcmkd_version")
-    if saved_with != _version():
+    if saved_with != version():
         warnings.warn(
             f"{directory} was saved with skcmkd {saved_with} and is loaded with "
-            f"skcmkd {_version()}; it may predict differently. Refit it, or load it with the "
+            f"skcmkd {version()}; it may predict differently. Refit it, or load it with the "
             "version that saved it.",
             InconsistentVersionWarning,
             stacklevel=2,
         )
-    weights = document["student_weights"]
-    read_weights = _read_safetensors if weights.endswith(".safetensors") else _read_torch_file
+    extension = document.get("student_weights")
+    read_weights = _read_safetensors if extension == "safetensors" else _read_torch_file
     arrays = _decode(directory, "arrays.npz", _read_arrays, blobs["arrays.npz"])
-    history = _decode(directory, "history.json", _read_history, blobs["history.json"])
-    state = _decode(directory, weights, read_weights, blobs[weights])
     try:
-        model = _estimator_from(document, arrays)
-        net = _student_net(model)
-        net.module_.load_state_dict(state)
-    except (KeyError, TypeError, RuntimeError) as exc:  # a format 2 save, mixed or edited
+        tree = document["model"]
+        weights = {}
+        for prefix, _ in _nets_of(tree):
+            name, history = f"{prefix}student.{extension}", f"{prefix}history.json"
+            if name not in blobs or history not in blobs:
+                raise KeyError(f"{name} or {history} is not among the files")
+            weights[prefix] = {
+                "state": _decode(directory, name, read_weights, blobs[name]),
+                "history": _decode(directory, history, _read_history, blobs[history]),
+            }
+        return _Reader(arrays, weights).estimator(tree, "")
+    except (KeyError, TypeError, RuntimeError, AttributeError) as exc:  # mixed or edited files
         raise _damaged(
             directory, f"its files do not fit together ({type(exc).__name__}: {exc})"
         ) from exc
-    net.history = history
-    model.net_, model.history_ = net, net.history
-    return model

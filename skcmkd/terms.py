@@ -21,7 +21,7 @@ for every term, ``weight * warm-up factor * term(step)``. A term is a small
     student alone.
 
 Every term's weight is also multiplied by the distiller's
-``unlabeled_trust_``. Its ``forward`` takes the :class:`Step` and returns a
+``unlabeled_trust``. Its ``forward`` takes the :class:`Step` and returns a
 scalar tensor; the numerical work lives in plain torch functions
 (:mod:`skcmkd.alignment`), so a term stays a few lines. To add a term,
 subclass :class:`LossTerm` and pass an instance in the distiller's

@@ -16,15 +16,15 @@ groups:
    distances between cluster means (in the student's standardised inputs)
    best match the distances between the teacher's class means, anchors
    fixed (:func:`name_clusters`): a quadratic assignment, solved exactly by
-   enumeration up to :data:`MAX_ENUMERATED` unseen classes and by
+   enumeration up to ``max_enumerated`` unseen classes and by
    :func:`scipy.optimize.quadratic_assignment` beyond.
 
-:class:`~skcmkd.CrossModalDistiller` does this inside ``fit`` (parameter
-``unseen_classes``) on the embedding of a first student aligned to a teacher
-whose class arrangement is evened out (so that the clusters are the student's
-own, not drawn into the teacher's arrangement), then trains the final student
-with the named rows nearest each cluster's centre as labels.
-``docs/benchmarks.md`` measures it against teachers of labelled noise.
+:class:`~skcmkd.UnseenClassNamer` does this on the embedding of a first
+student aligned to a teacher whose class arrangement is evened out (so that
+the clusters are the student's own, not drawn into the teacher's
+arrangement), then trains the final student with the named rows nearest each
+cluster's centre as labels. ``docs/unseen_classes.md`` measures it against
+teachers of labelled noise.
 
 Examples
 --------
@@ -48,10 +48,6 @@ from sklearn.cluster import KMeans
 from sklearn.utils import check_random_state
 
 __all__ = [
-    "MIN_FIT",
-    "MAX_P_VALUE",
-    "LABELS_FACTOR",
-    "MAX_ENUMERATED",
     "FoundClusters",
     "UnseenNaming",
     "anchor_clusters",
@@ -62,28 +58,10 @@ __all__ = [
     "seeded_kmeans",
 ]
 
-#: ``unseen_classes="auto"`` names the unseen classes only where the naming
-#: matches the teacher's class distances at least this much better than a
-#: naming at random (the relational fit of :func:`name_clusters`). Chosen on
-#: probe seeds 10-12 (``docs/probe_unseen_gate.md``): teachers of labelled
-#: noise reached 0.23 at most; the agreeing mfeat pairs 0.35 at least.
-MIN_FIT = 0.3
-#: ... and only where the teacher's relations fit the clusters better than
-#: those of half the teachers with their classes shuffled
-#: (:func:`relational_p_value`): a sanity bound for class counts the probe did
-#: not see, where the best of many namings fits well by chance. Not tuned.
-MAX_P_VALUE = 0.5
-#: Rows nearest each named cluster's centre that become labels of its class,
-#: per labelled row of a seen class (median over the seen classes).
-LABELS_FACTOR = 1
-#: Up to this many unseen classes every assignment is tried (8! = 40320);
-#: beyond, :func:`scipy.optimize.quadratic_assignment` (FAQ) from several starts.
-MAX_ENUMERATED = 8
 
-
-@dataclass
+@dataclass(frozen=True)
 class UnseenNaming:
-    """What ``fit`` found out about the classes without a student label.
+    """What :class:`~skcmkd.UnseenClassNamer` found out about the classes without a student label.
 
     Attributes
     ----------
@@ -103,9 +81,8 @@ class UnseenNaming:
         :func:`relational_p_value`: the share of teachers with their classes
         shuffled whose relations fit the clusters at least as well.
     named : bool
-        Whether the unseen classes were named (the final student predicts
-        them); ``False`` leaves them unpredicted, as a student without the
-        naming step would.
+        Whether the unseen classes were named (the final student trains with
+        the named rows as labels); ``False`` trains it on the labels as given.
     reason : str
         Why, in words.
     pseudo_labels : list of int
@@ -122,6 +99,7 @@ class UnseenNaming:
     pseudo_labels: list = field(default_factory=list)
 
     def to_dict(self):
+        """The record as a plain ``dict``."""
         return asdict(self)
 
 
@@ -193,7 +171,9 @@ def anchor_clusters(cluster_labels, codes):
     return {int(k): int(seen[j]) for k, j in zip(rows, cols, strict=True)}
 
 
-def name_clusters(cluster_means, class_means, anchors, unseen, *, n_starts=20, random_state=None):
+def name_clusters(
+    cluster_means, class_means, anchors, unseen, *, n_starts=20, max_enumerated=8, random_state=None
+):
     """Name the clusters without an anchor by the teacher's class relations.
 
     Finds the one-to-one assignment of the free clusters to the ``unseen``
@@ -213,7 +193,11 @@ def name_clusters(cluster_means, class_means, anchors, unseen, *, n_starts=20, r
     unseen : sequence of int
         Class codes to give the other clusters; as many as those clusters.
     n_starts : int, default=20
-        Starts of the FAQ solver, beyond :data:`MAX_ENUMERATED` unseen classes.
+        Starts of the FAQ solver, beyond ``max_enumerated`` unseen classes.
+    max_enumerated : int, default=8
+        Up to this many unseen classes every assignment is tried (8! = 40320);
+        beyond, :func:`scipy.optimize.quadratic_assignment` (FAQ) from
+        ``n_starts`` starts.
     random_state : int, RandomState instance or None, default=None
         Seeds those starts.
 
@@ -257,7 +241,7 @@ def name_clusters(cluster_means, class_means, anchors, unseen, *, n_starts=20, r
 
     u = len(unseen)
     rng = check_random_state(random_state)
-    if u <= MAX_ENUMERATED:
+    if u <= max_enumerated:
         perms = np.array(list(itertools.permutations(range(u))))
         costs = np.concatenate(
             [mismatch(part) for part in np.array_split(perms, max(1, len(perms) // 4096))]
@@ -368,36 +352,51 @@ class FoundClusters:
     relational_fit: float
     p_value: float
 
-    def trusted(self):
+    def trusted(self, min_fit=0.3, max_p_value=0.5):
         """Does the naming rest on the teacher's relations rather than on chance?
 
-        :data:`MIN_FIT` and :data:`MAX_P_VALUE` decide.
+        Parameters
+        ----------
+        min_fit : float or None, default=0.3
+            The naming must fit the teacher's class distances at least this
+            much better than a naming at random (``relational_fit``);
+            ``None``: no bound.
+        max_p_value : float or None, default=0.5
+            ... and better than this share of teachers with their classes
+            shuffled (``p_value``); ``None``: no bound.
 
         Returns
         -------
         trusted : bool
         reason : str
-            In words, for ``checks_`` and the warning.
+            In words, for the decision record and the warning.
         """
-        if self.relational_fit >= MIN_FIT and self.p_value <= MAX_P_VALUE:
+        fit_ok = min_fit is None or self.relational_fit >= min_fit
+        p_ok = max_p_value is None or self.p_value <= max_p_value
+        bounds = (
+            f"at least {min_fit}" if min_fit is not None else "no bound",
+            f"at most {max_p_value}" if max_p_value is not None else "no bound",
+        )
+        if fit_ok and p_ok:
             return True, (
                 f"named by the teacher's class relations: the naming fits them "
-                f"{self.relational_fit:.2f} better than a naming at random (at least {MIN_FIT}), "
-                f"and better than a teacher with its classes shuffled (p = {self.p_value:.2f})"
+                f"{self.relational_fit:.2f} better than a naming at random ({bounds[0]}), "
+                f"p = {self.p_value:.2f} against a teacher with its classes shuffled "
+                f"({bounds[1]})"
             )
         return False, (
             f"the teacher's class relations fit the student's clusters too little: "
-            f"{self.relational_fit:.2f} better than a naming at random (needs {MIN_FIT}), "
-            f"p = {self.p_value:.2f} against a teacher with its classes shuffled (needs at most "
-            f"{MAX_P_VALUE}); a naming would be about chance"
+            f"{self.relational_fit:.2f} better than a naming at random (needs {bounds[0]}), "
+            f"p = {self.p_value:.2f} against a teacher with its classes shuffled (needs "
+            f"{bounds[1]}); a naming would be about chance"
         )
 
-    def pseudo_labels(self, codes):
+    def pseudo_labels(self, codes, labels_factor=1):
         """The codes with the rows nearest each unseen cluster's centre named.
 
-        Per unseen class, :data:`LABELS_FACTOR` times as many unlabelled rows
-        as a labelled class has labelled rows (the median), the nearest to
-        its cluster's centre in the embedding.
+        Per unseen class, ``labels_factor`` times as many unlabelled rows as
+        a labelled class has labelled rows (the median), the nearest to its
+        cluster's centre in the embedding.
 
         Returns
         -------
@@ -408,7 +407,7 @@ class FoundClusters:
         """
         labelled = codes[codes >= 0]
         per_class = int(np.median(np.bincount(labelled)[np.unique(labelled)]))
-        wanted = max(1, per_class * LABELS_FACTOR)
+        wanted = max(1, int(round(per_class * labels_factor)))
         named = codes.copy()
         counts = []
         for code in self.unseen:

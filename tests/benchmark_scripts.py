@@ -7,8 +7,9 @@ BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 
 
 def load_benchmark(name):
-    """``benchmarks/<name>.py``, imported (its ``main`` not run)."""
-    spec = importlib.util.spec_from_file_location(f"benchmark_{name}", BENCHMARKS / f"{name}.py")
+    """``benchmarks/<name>.py`` (``"probes/<name>"`` for a probe), imported (its ``main`` not run)."""
+    module_name = "benchmark_" + name.replace("/", "_")
+    spec = importlib.util.spec_from_file_location(module_name, BENCHMARKS / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module

@@ -6,9 +6,8 @@ import pytest
 from skcmkd import CrossModalDistiller
 from skcmkd.datasets import load_mfeat, unpaired_split
 
-#: Tiny training. The alignment terms are trusted as they are: the tests of the
-#: mechanics need them on; tests of the "auto" checks set unlabeled_trust.
-FAST = dict(max_epochs=3, batch_size=64, random_state=0, unlabeled_trust=1.0)
+#: Tiny training of one distiller; the meta-estimators' tests wrap it.
+FAST = dict(max_epochs=3, batch_size=64, random_state=0)
 #: set_teacher arguments of a quick "mlp" teacher.
 TEACHER_FAST = dict(max_epochs=5)
 

@@ -1,12 +1,10 @@
-"""The checks behind unlabeled_trust="auto" and teacher_relations="auto"."""
+"""The checks behind SafeAlignment and teacher_relations="auto"."""
 
 import numpy as np
 import pytest
 from sklearn.semi_supervised import LabelSpreading
 
 from skcmkd.assumptions import (
-    CLUSTER_RAMP,
-    RELATION_RAMP,
     _knn_graph,
     check_clusters,
     equidistant_shift,
@@ -81,15 +79,17 @@ def test_a_rare_class_keeps_its_folds_in_the_draw_of_labelled_rows():
     assert check.linear_accuracy > 0.9
 
 
-def test_a_default_fit_checks_imbalanced_data_with_many_labels():
-    from skcmkd import CrossModalDistiller
+def test_a_safe_fit_checks_imbalanced_data_with_many_labels():
+    from skcmkd import CrossModalDistiller, SafeAlignment
 
     rng = np.random.RandomState(0)
     y = np.r_[np.ones(8, dtype=int), np.zeros(992, dtype=int), np.full(200, -1)]
     X = 3 * np.eye(4)[np.maximum(y, 0)] + rng.randn(1200, 4)
-    model = CrossModalDistiller(neighbor_weight=1.0, max_epochs=2, random_state=0)
+    model = SafeAlignment(
+        CrossModalDistiller(neighbor_weight=1.0, max_epochs=1, random_state=0), cv=2
+    )
     model.fit(X, y)  # 1,000 labelled rows: beyond the default draw of 500
-    assert model.checks_["clusters"]["checked"]
+    assert model.decision_.clusters.checked
 
 
 def test_a_noisy_skill_is_trusted_less_than_a_sure_one():
@@ -100,11 +100,12 @@ def test_a_noisy_skill_is_trusted_less_than_a_sure_one():
     few = check_clusters(X, np.where(np.arange(600) < 40, y, -1), random_state=0)
     many = check_clusters(X, np.where(np.arange(600) < 400, y, -1), random_state=0)
     assert few.skill_sd > 2 * many.skill_sd > 0
-    assert few.trust == pytest.approx(_ramp_of(few.skill - few.skill_sd))
+    assert few.trust == pytest.approx(_ramp_of(few.skill - few.skill_sd, 0.5, 0.9))
+    moved = check_clusters(X, np.where(np.arange(600) < 40, y, -1), ramp=(0.0, 0.2))
+    assert moved.trust == pytest.approx(_ramp_of(few.skill - few.skill_sd, 0.0, 0.2))
 
 
-def _ramp_of(value):
-    low, high = CLUSTER_RAMP
+def _ramp_of(value, low, high):
     return float(np.clip((value - low) / (high - low), 0, 1))
 
 
@@ -125,13 +126,12 @@ def test_string_labels_with_the_string_marker():
     assert check_clusters(X, y_partial).trust == 1.0
 
 
-def test_the_ramps_map_to_zero_and_one():
-    assert relations_from_agreement(RELATION_RAMP[0] - 0.1) == 0.0
-    assert relations_from_agreement(RELATION_RAMP[1] + 0.1) == 1.0
-    middle = relations_from_agreement(sum(RELATION_RAMP) / 2)
-    assert middle == pytest.approx(0.5)
+def test_the_relation_ramp_maps_to_zero_and_one():
+    assert relations_from_agreement(0.1) == 0.0
+    assert relations_from_agreement(0.7) == 1.0
+    assert relations_from_agreement(0.4) == pytest.approx(0.5)
+    assert relations_from_agreement(0.4, ramp=(0.0, 0.4)) == 1.0
     assert relations_from_agreement(float("nan")) == 1.0
-    assert CLUSTER_RAMP[0] < CLUSTER_RAMP[1]
 
 
 def test_relation_agreement_is_high_for_a_teacher_of_the_same_geometry(fitted, unpaired):

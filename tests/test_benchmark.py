@@ -92,7 +92,7 @@ def test_shapes_probe_reports_the_safety_margin(monkeypatch):
     from .benchmark_scripts import BENCHMARKS
 
     monkeypatch.syspath_prepend(str(BENCHMARKS))  # it runs the accuracy benchmark's splits
-    probe = load_benchmark("probe_shapes")
+    probe = load_benchmark("probes/probe_shapes")
     rows = [
         {
             "case": "shapes-contour->shapes-image",
@@ -105,13 +105,13 @@ def test_shapes_probe_reports_the_safety_margin(monkeypatch):
         }
         for seed in (10, 11)
     ]
-    page = probe.report(rows, 60.0, "python benchmarks/probe_shapes.py")
+    page = probe.report(rows, 60.0, "python benchmarks/probes/probe_shapes.py")
     assert "| shapes-contour->shapes-image |" in page
     assert "+1.5 | +1.0 | 1.00, 1.00 | 0.50 |" in page  # margin mean, worst, trust, agreement
 
 
 def test_unseen_classes_probe_reports_real_against_noise():
-    probe = load_benchmark("probe_unseen_classes")
+    probe = load_benchmark("probes/probe_unseen_classes")
     cell = {name: 0.5 for name in probe.NAMINGS}
     rows = [
         {"pair": "pix->kar", "seed": 10, "real": {**cell, "direct": 0.6}, "noise": cell},

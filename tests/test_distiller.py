@@ -10,6 +10,7 @@ from sklearn.model_selection import GridSearchCV, cross_val_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from skorch.callbacks import Callback
+from torch.optim.optimizer import register_optimizer_step_post_hook
 
 import skcmkd._distiller
 from skcmkd import CrossModalDistiller
@@ -44,6 +45,13 @@ def test_the_teachers_settings_are_arguments_of_set_teacher(unpaired):
     assert model.teacher.latent_dim_ == 8
     assert model.teacher.settings["max_epochs"] == 2 and model.teacher.settings["lr"] == 0.01
     assert model.lr == 1e-3  # the student's learning rate is its own
+
+
+def test_logits_on_a_subset_of_rows_match_to_float32_precision(fitted, unpaired):
+    X = unpaired["X_test"]
+    whole, part = fitted.decision_function(X), fitted.decision_function(X[:7])
+    np.testing.assert_allclose(part, whole[:7], rtol=1e-5, atol=1e-5)
+    assert np.array_equal(fitted.predict(X[:7]), fitted.predict(X)[:7])
 
 
 def test_predict_proba_score_transform(fitted, unpaired):
@@ -565,7 +573,7 @@ def test_scoring_string_with_labelled_folds_is_right(unpaired):
     )
 
 
-# -- the checks of the "auto" parameters ------------------------------------------
+# -- one estimator, one model -------------------------------------------------------
 
 
 def _voices(n=300, seed=0):
@@ -579,43 +587,58 @@ def _voices(n=300, seed=0):
     return np.hstack([signal, nuisance]), y_partial, y
 
 
-def test_auto_trust_turns_alignment_off_where_neighbours_share_no_class():
+@pytest.fixture
+def optimizer_steps():
+    """Every optimizer step taken in the test, counted by torch's global hook."""
+    steps = []
+    handle = register_optimizer_step_post_hook(lambda optimizer, args, kwargs: steps.append(1))
+    yield steps
+    handle.remove()
+
+
+def test_a_fit_trains_one_net_with_one_trainings_steps(unpaired, optimizer_steps):
+    X, y = unpaired["X_student"], unpaired["y_student"]
+    model = _teacher_distiller(unpaired, max_epochs=3, batch_size=64)
+    optimizer_steps.clear()  # set_teacher trained the teacher
+    model.fit(X, y)
+    assert model.n_trainings_ == 1
+    assert len(optimizer_steps) == 3 * int(np.ceil(len(X) / 64))
+
+
+def test_a_searched_feature_weight_changes_the_model_where_neighbours_share_no_class():
+    """The data on which the checks of make_safe_distiller turn the alignment off."""
     X, y, _ = _voices()
-    params = dict(max_epochs=3, random_state=0)
-    model = CrossModalDistiller(**params).fit(X, y)
-    assert model.checks_["clusters"]["checked"]
-    assert (
-        model.checks_["clusters"]["graph_accuracy"] < model.checks_["clusters"]["linear_accuracy"]
-    )
-    assert model.unlabeled_trust_ == 0.0 and "nc" not in model.history_[-1]
-    alone = CrossModalDistiller(neighbor_weight=0.0, **params).fit(X, y)
-    assert np.array_equal(model.predict_proba(X), alone.predict_proba(X))
+    rng = np.random.RandomState(1)
+    y_teacher = np.arange(300) % 3
+    X_teacher = 4 * np.eye(8)[y_teacher] + rng.randn(300, 8)
+    model = CrossModalDistiller(max_epochs=3, random_state=0)
+    model.set_teacher(X_teacher, y_teacher, max_epochs=3)
+    fits = [clone(model).set_params(feature_weight=w).fit(X, y) for w in (0.0, 10.0)]
+    assert np.abs(fits[0].predict_proba(X) - fits[1].predict_proba(X)).max() > 1e-3
+    assert "fa" not in fits[0].history_[-1] and "fa" in fits[1].history_[-1]
 
 
-def test_auto_trust_keeps_alignment_where_neighbours_share_a_class():
-    rng = np.random.RandomState(0)
-    y = np.arange(300) % 3
-    X = 4 * np.eye(6)[y] + rng.randn(300, 6)
-    y_partial = np.where(np.arange(300) < 30, y, -1)
-    model = CrossModalDistiller(max_epochs=2, random_state=0).fit(X, y_partial)
-    assert model.checks_["clusters"]["trust"] == 1.0
-    # the held-out check then decides (2 epochs: no gain to keep; tests/test_holdout.py)
-    assert model.checks_["holdout"]["measured"]
-    assert model.unlabeled_trust_ == (1.0 if model.checks_["holdout"]["keep"] else 0.0)
-
-
-def test_a_given_trust_is_used_unchecked(unpaired):
+def test_unlabeled_trust_scales_every_alignment_weight(unpaired):
     model = _teacher_distiller(unpaired, unlabeled_trust=0.5)
     model.fit(unpaired["X_student"], unpaired["y_student"])
-    assert model.checks_["clusters"] is None and model.unlabeled_trust_ == 0.5
     share = np.mean(unpaired["y_student"] == -1)
     assert _weights(model)["fa"] == pytest.approx(5.0 * share * 0.5)
+    off = _teacher_distiller(unpaired, unlabeled_trust=0.0)
+    off.fit(unpaired["X_student"], unpaired["y_student"])
+    assert _weights(off) == {} and "fa" not in off.history_[-1]
+
+
+def test_unseen_classes_are_reported_not_named(unpaired):
+    y = unpaired["y_student"].copy()
+    y[np.isin(y, [7, 8, 9])] = -1
+    model = _teacher_distiller(unpaired).fit(unpaired["X_student"], y)
+    assert model.unseen_classes_.tolist() == [7, 8, 9] and model.n_trainings_ == 1
 
 
 def test_auto_relations_follow_the_measured_agreement(unpaired):
     model = _teacher_distiller(unpaired, teacher_relations="auto")
     model.fit(unpaired["X_student"], unpaired["y_student"])
-    rho = model.checks_["relation_agreement"]
+    rho = model.relation_agreement_
     assert -1.0 <= rho <= 1.0
     from skcmkd.assumptions import relations_from_agreement
 

@@ -32,3 +32,23 @@ def test_docs_build_without_warnings(tmp_path):
         assert (tmp_path / f"{page}.html").exists()
     api = (tmp_path / "generated" / "skcmkd.CrossModalDistiller.html").read_text()
     assert "feature_weight" in api and "set_teacher" in api
+
+
+def _readme():
+    return (DOCS.parent / "README.md").read_text()
+
+
+def test_the_readmes_first_screen_has_the_example_and_the_command():
+    lines = _readme().splitlines()
+    first_python = lines.index("```python")
+    assert first_python < 40
+    assert any("python -m skcmkd demo" in line for line in lines[:first_python])
+    block = lines[first_python + 1 : lines.index("```", first_python + 1)]
+    assert len(block) <= 15
+
+
+def test_the_readmes_first_python_block_runs_as_written(capsys):
+    text = _readme()
+    block = text.split("```python\n", 1)[1].split("```", 1)[0]
+    exec(compile(block, "README.md", "exec"), {})
+    assert "held-out check" in capsys.readouterr().out

@@ -1,13 +1,11 @@
-"""The linear fall-back: a logistic regression's logits added to the net's where nothing is aligned."""
+"""The linear fall-back of skcmkd.fallback (SafeAlignment uses it where nothing is aligned)."""
 
 import numpy as np
-import pytest
 import torch
 from sklearn.linear_model import LogisticRegression
 
-from skcmkd import CrossModalDistiller, fallback
+from skcmkd import fallback
 from skcmkd._inputs import input_scaler, stratified_subset
-from skcmkd.diagnostics import alignment_decision
 from skcmkd.fallback import fit_linear_fallback
 
 
@@ -101,12 +99,11 @@ def test_a_single_label_in_a_class_keeps_the_safe_scaling_without_comparing():
     assert "single labelled row" in choice.reason
 
 
-def test_many_labelled_rows_are_drawn_down_with_every_class(monkeypatch):
-    monkeypatch.setattr(fallback, "MAX_ROWS", 20)
+def test_many_labelled_rows_are_drawn_down_with_every_class():
     X, y = shared_units(n_per_class=40)
     y = np.concatenate([y, np.full(3, 3)])  # a class of three rows among 120
     X = np.vstack([X, X[:3]])
-    _, choice = fitted_fallback(X, y)
+    _, choice = fitted_fallback(X, y, max_rows=20)
     assert 20 <= choice.n_rows <= 22  # rounded per class
     drawn = stratified_subset(np.arange(len(y)), y, 20, np.random.RandomState(0))
     assert set(y[drawn]) == {0, 1, 2, 3} and len(set(drawn)) == len(drawn)
@@ -116,63 +113,3 @@ def test_huge_magnitudes_give_finite_logits():
     X, y = shared_units()
     linear, _ = fitted_fallback(X * 1e300, y)
     assert np.isfinite(linear.logits(X * 1e300)).all()
-
-
-def partly_labelled(seed=0):
-    X, y = shared_units(n_per_class=40, seed=seed)
-    y = y.copy()
-    y[np.arange(len(y)) % 4 != 0] = -1
-    return X, y
-
-
-def test_a_fit_without_alignment_adds_the_linear_logits_to_the_nets():
-    X, y = partly_labelled()
-    model = CrossModalDistiller(unlabeled_trust=0.0, max_epochs=3, random_state=0).fit(X, y)
-    assert model.checks_["fallback"]["used"] and model.fallback_ is not None
-    logits, _ = model.forward(X)
-    expected = torch.softmax(
-        torch.from_numpy(logits).double() + torch.from_numpy(model.fallback_.logits(X)), dim=1
-    ).numpy()
-    np.testing.assert_allclose(model.predict_proba(X), expected, rtol=1e-12)
-    np.testing.assert_array_equal(model.predict(X), model.classes_[expected.argmax(axis=1)])
-    assert "predictions add a linear model" in alignment_decision(model)
-
-
-def test_fallback_student_predicts_with_the_net_alone():
-    X, y = partly_labelled()
-    model = CrossModalDistiller(
-        unlabeled_trust=0.0, fallback="student", max_epochs=3, random_state=0
-    ).fit(X, y)
-    assert model.fallback_ is None and model.checks_["fallback"] is None
-    logits, _ = model.forward(X)
-    np.testing.assert_allclose(
-        model.predict_proba(X), torch.softmax(torch.from_numpy(logits).double(), dim=1).numpy()
-    )
-
-
-def test_the_net_trains_the_same_with_or_without_the_fallback():
-    X, y = partly_labelled()
-    fits = [
-        CrossModalDistiller(unlabeled_trust=0.0, fallback=f, max_epochs=3, random_state=0).fit(X, y)
-        for f in ("linear", "student")
-    ]
-    np.testing.assert_array_equal(fits[0].transform(X), fits[1].transform(X))
-
-
-def test_an_alignment_in_use_gets_no_fallback():
-    X, y = partly_labelled()
-    model = CrossModalDistiller(unlabeled_trust=1.0, max_epochs=2, random_state=0).fit(X, y)
-    assert model.unlabeled_trust_ == 1.0
-    assert model.fallback_ is None and model.checks_["fallback"] is None
-
-
-def test_verbose_fit_says_what_the_fallback_decided(capsys):
-    X, y = partly_labelled()
-    CrossModalDistiller(unlabeled_trust=0.0, max_epochs=1, verbose=1, random_state=0).fit(X, y)
-    assert "fall-back: logistic regression on 30 labelled rows" in capsys.readouterr().out
-
-
-def test_a_bad_fallback_is_named():
-    X, y = partly_labelled()
-    with pytest.raises(ValueError, match="fallback"):
-        CrossModalDistiller(fallback="logreg", max_epochs=1).fit(X, y)

@@ -63,7 +63,7 @@ def test_tiny_run_renders_every_section(performance, tmp_path):
         assert heading in page
     assert "floor for emd" in page and "bare POT emd" in page
     assert "Reuse across fits" in page
-    assert all(row["hits"] > 0 for row in results["grid_searches"])  # the memory was on
+    assert all(row["on"] > 0 and row["off"] > 0 for row in results["grid_searches"])
     saved = tmp_path / "performance.json"
     saved.write_text(json.dumps({**results, "command": "python x.py", "wall_s": 1.0}))
     out = tmp_path / "again.md"

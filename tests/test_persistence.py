@@ -19,6 +19,7 @@ from skorch.exceptions import DeviceWarning
 
 import skcmkd
 import skcmkd._distiller
+import skcmkd._pickling
 import skcmkd.persistence
 from skcmkd import CrossModalDistiller, load_model, save_model
 from skcmkd.exceptions import InconsistentVersionWarning
@@ -76,7 +77,7 @@ def test_files_load_without_pickle(fitted, tmp_path):
     save_model(fitted, tmp_path)
     json.loads((tmp_path / "estimator.json").read_text())
     with np.load(tmp_path / "arrays.npz", allow_pickle=False) as arrays:
-        assert arrays["teacher.bank"].dtype == np.float32
+        assert arrays["teacher0.teacher.bank"].dtype == np.float32
     from safetensors.torch import load_file
 
     state = load_file(tmp_path / "student.safetensors")
@@ -138,14 +139,14 @@ def test_precomputed_and_encoder_teachers(unpaired, tmp_path):
 def test_save_model_needs_a_fitted_distiller(tmp_path):
     with pytest.raises(ValueError, match="not fitted"):
         save_model(CrossModalDistiller(), tmp_path)
-    with pytest.raises(TypeError, match="CrossModalDistiller, got PCA"):
+    with pytest.raises(TypeError, match="saves an estimator of skcmkd, got PCA"):
         save_model(PCA(), tmp_path)
 
 
 def test_load_refuses_a_class_that_is_not_a_torch_module(fitted, tmp_path):
     save_model(fitted, tmp_path)
     document = json.loads((tmp_path / "estimator.json").read_text())
-    document["params"]["module"] = {"class": "subprocess:Popen"}
+    document["model"]["params"]["module"] = {"class": "subprocess:Popen"}
     (tmp_path / "estimator.json").write_text(json.dumps(document))
     with pytest.raises(ValueError, match="not a subclass of Module; refusing"):
         load_model(tmp_path)
@@ -166,7 +167,7 @@ def test_load_model_from_another_version_warns(fitted, unpaired, tmp_path):
 
 def test_unpickling_from_another_version_warns(fitted, monkeypatch):
     data = pickle.dumps(fitted)
-    monkeypatch.setattr(skcmkd._distiller, "_version", lambda: "9.9.9")
+    monkeypatch.setattr(skcmkd._pickling, "version", lambda: "9.9.9")
     with pytest.warns(
         InconsistentVersionWarning,
         match=f"saved with skcmkd {skcmkd.__version__} and is loaded with skcmkd 9.9.9",
@@ -273,18 +274,18 @@ def test_a_failing_save_writes_nothing(fitted, tmp_path, monkeypatch):
     def broken(*args, **kwargs):
         raise TypeError("cannot serialise")
 
-    monkeypatch.setattr(skcmkd.persistence, "_plain_params", broken)
+    monkeypatch.setattr(skcmkd.persistence._Writer, "estimator", broken)
     with pytest.raises(TypeError):
         save_model(fitted, tmp_path / "model")
     assert not (tmp_path / "model").exists()
 
 
-def test_the_checks_of_the_fit_are_saved(fitted, tmp_path):
+def test_the_fitted_attributes_are_saved(fitted, tmp_path):
     save_model(fitted, tmp_path)
     loaded = load_model(tmp_path)
-    assert loaded.unlabeled_trust_ == fitted.unlabeled_trust_
     assert loaded.teacher_relations_ == fitted.teacher_relations_
-    assert loaded.checks_ == fitted.checks_
+    assert loaded.relation_agreement_ == fitted.relation_agreement_
+    assert loaded.n_trainings_ == fitted.n_trainings_ == 1
     assert loaded.teacher.settings["max_epochs"] == fitted.teacher.settings["max_epochs"]
 
 
@@ -552,54 +553,114 @@ def test_a_damaged_or_missing_description_is_named(fitted, tmp_path):
         load_model(tmp_path)
 
 
-@pytest.mark.parametrize("written", [1, 5])
+@pytest.mark.parametrize("written", [1, 6])
 def test_a_format_this_version_does_not_read_is_named(fitted, tmp_path, written):
     save_model(fitted, tmp_path)
     document = json.loads((tmp_path / "estimator.json").read_text())
     (tmp_path / "estimator.json").write_text(json.dumps(dict(document, format=written)))
-    with pytest.raises(ValueError, match=f"holds format {written}; this skcmkd reads formats 2 to"):
+    with pytest.raises(ValueError, match=f"holds format {written}; this skcmkd reads format 5"):
         load_model(tmp_path)
 
 
-def _as_format_2(directory):
-    """Make ``directory`` what skcmkd 0.2 wrote: format 2, without sizes and digests,
-    with the parameter names of skcmkd 0.2."""
-    document = json.loads((directory / "estimator.json").read_text())
-    del document["files"]
-    params = document["params"]
-    params["unlabelled_trust"] = params.pop("unlabeled_trust")
-    params["kappa"] = "prior" if params.pop("prior_correction") else "one"
-    document["fitted"]["unlabelled_trust_"] = document["fitted"].pop("unlabeled_trust_")
-    (directory / "estimator.json").write_text(json.dumps(dict(document, format=2)))
-    return document
-
-
-def test_a_format_2_save_loads_and_is_replaced(fitted, other, unpaired, tmp_path):
+@pytest.mark.parametrize("written", [2, 3, 4])
+def test_a_save_of_skcmkd_0_2_is_refused_with_what_to_do(fitted, tmp_path, written):
     save_model(fitted, tmp_path)
-    _as_format_2(tmp_path)
+    document = json.loads((tmp_path / "estimator.json").read_text())
+    document = dict(document, format=written, skcmkd_version="0.2.0")
+    (tmp_path / "estimator.json").write_text(json.dumps(document))
+    with pytest.raises(
+        ValueError, match="skcmkd 0.2.0, whose distiller made its checks inside fit"
+    ):
+        load_model(tmp_path)
+
+
+def test_a_save_whose_files_do_not_fit_is_named(fitted, tmp_path):
+    save_model(fitted, tmp_path)
+    document = json.loads((tmp_path / "estimator.json").read_text())
+    del document["model"]["params"]["latent_dim"]
+    document["model"]["fitted"]["classes_"] = {"__array__": "nowhere", "dtype": "<i8"}
+    (tmp_path / "estimator.json").write_text(json.dumps(document))
+    with pytest.raises(ValueError, match=r"files do not fit together \(KeyError: 'nowhere'\)"):
+        load_model(tmp_path)
+
+
+def test_a_save_cannot_name_a_class_outside_skcmkd(fitted, tmp_path):
+    save_model(fitted, tmp_path)
+    document = json.loads((tmp_path / "estimator.json").read_text())
+    document["model"]["class"] = "sklearn.linear_model:LogisticRegression"
+    (tmp_path / "estimator.json").write_text(json.dumps(document))
+    with pytest.raises(ValueError, match="is not an estimator of skcmkd; refusing to load"):
+        load_model(tmp_path)
+
+
+# -- meta-estimators: the whole tree ----------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def safe_model(unpaired):
+    """make_safe_distiller fitted where the held-out check turns the alignment off."""
+    model = skcmkd.make_safe_distiller(**FAST)
+    model.set_params(margin=np.inf)  # the fall-back is used: its arrays are saved too
+    model.set_teacher(unpaired["X_teacher"], unpaired["y_teacher"], **TEACHER_FAST)
+    return model.fit(unpaired["X_student"], unpaired["y_student"])
+
+
+def test_a_safe_model_round_trips_with_its_decisions(safe_model, unpaired, tmp_path):
+    save_model(safe_model, tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "arrays.npz",
+        "estimator.json",
+        "estimator_.estimator_.history.json",
+        "estimator_.estimator_.student.safetensors",
+    ]
     loaded = load_model(tmp_path)
-    _assert_same_predictions(fitted, loaded, unpaired["X_test"])
-    assert loaded.get_params()["unlabeled_trust"] == fitted.unlabeled_trust
-    assert loaded.prior_correction is fitted.prior_correction is False
-    assert loaded.unlabeled_trust_ == fitted.unlabeled_trust_
-    save_model(other, tmp_path)
-    _assert_same_predictions(other, load_model(tmp_path), unpaired["X_test"])
+    assert type(loaded) is skcmkd.SafeAlignment
+    assert type(loaded.estimator_) is skcmkd.UnseenClassNamer
+    _assert_same_predictions(safe_model, loaded, unpaired["X_test"])
+    assert loaded.fallback_ is not None
+    np.testing.assert_array_equal(loaded.fallback_.coef, safe_model.fallback_.coef)
+    # the decision records come back as the records they were (NaN where not measured)
+    assert json.dumps(loaded.decision_.to_dict()) == json.dumps(safe_model.decision_.to_dict())
+    assert loaded.estimator_.decision_ == safe_model.estimator_.decision_
+    assert loaded.n_trainings_ == safe_model.n_trainings_
+    # one teacher, shared by the template and the fitted distiller, as before saving
+    template = loaded.estimator.estimator
+    assert template.teacher is loaded.estimator_.estimator_.teacher
+    assert loaded.get_params()["margin"] == np.inf
 
 
-@pytest.mark.parametrize("name", ["arrays.npz", "history.json", "student.safetensors"])
-def test_a_damaged_format_2_save_is_named(fitted, tmp_path, name):
-    save_model(fitted, tmp_path)
-    _as_format_2(tmp_path)
-    data = (tmp_path / name).read_bytes()
-    (tmp_path / name).write_bytes(data[: len(data) // 2])
-    with pytest.raises(ValueError, match=rf"{name} cannot be read.*save the model again"):
-        load_model(tmp_path)
+def test_a_loaded_safe_model_fits_again_as_a_clone_would(safe_model, unpaired, tmp_path):
+    save_model(safe_model, tmp_path)
+    loaded = load_model(tmp_path)
+    X, y = unpaired["X_student"], unpaired["y_student"]
+    refit = clone(safe_model).fit(X, y)
+    loaded.fit(X, y)
+    _assert_same_predictions(refit, loaded, unpaired["X_test"])
 
 
-def test_a_format_2_save_whose_files_do_not_fit_is_named(fitted, tmp_path):
-    save_model(fitted, tmp_path)
-    document = _as_format_2(tmp_path)
-    del document["fitted"]
-    (tmp_path / "estimator.json").write_text(json.dumps(dict(document, format=2)))
-    with pytest.raises(ValueError, match=r"files do not fit together \(KeyError: 'fitted'\)"):
-        load_model(tmp_path)
+def test_a_memory_parameter_is_named_and_left_out(unpaired, tmp_path):
+    import joblib
+
+    model = skcmkd.SafeAlignment(CrossModalDistiller(**FAST), memory=joblib.Memory(None))
+    model.fit(unpaired["X_student"], unpaired["y_student_true"])
+    with pytest.warns(UserWarning, match=r"\['memory'\] are not plain data"):
+        save_model(model, tmp_path / "m")
+    assert load_model(tmp_path / "m").memory is None
+    model.set_params(memory=str(tmp_path / "cache"))  # a path is plain data: saved
+    save_model(model, tmp_path / "p")
+    assert load_model(tmp_path / "p").memory == str(tmp_path / "cache")
+
+
+def test_save_refuses_what_is_not_a_skcmkd_estimator(tmp_path):
+    from sklearn.linear_model import LogisticRegression
+
+    with pytest.raises(TypeError, match="saves an estimator of skcmkd"):
+        save_model(LogisticRegression(), tmp_path)
+
+
+def test_a_safe_model_pickles_with_the_version_it_was_saved_with(safe_model, unpaired, monkeypatch):
+    data = pickle.dumps(safe_model)
+    _assert_same_predictions(safe_model, pickle.loads(data), unpaired["X_test"])
+    monkeypatch.setattr(skcmkd._pickling, "version", lambda: "9.9.9")
+    with pytest.warns(InconsistentVersionWarning, match="This SafeAlignment was saved with"):
+        pickle.loads(data)

@@ -1,4 +1,4 @@
-"""benchmarks/speed_alternatives.py on small sizes: every section measured and rendered (not timing)."""
+"""benchmarks/probes/speed_alternatives.py on small sizes: every section measured and rendered (not timing)."""
 
 import json
 
@@ -13,7 +13,7 @@ from .benchmark_scripts import load_benchmark
 
 @pytest.fixture(scope="module")
 def alternatives():
-    return load_benchmark("speed_alternatives")
+    return load_benchmark("probes/speed_alternatives")
 
 
 def test_quick_run_writes_every_section(alternatives, tmp_path):

@@ -6,7 +6,6 @@ import torch
 from sklearn.decomposition import PCA
 from sklearn.frozen import FrozenEstimator
 
-import skcmkd._teacher
 from skcmkd import CrossModalDistiller, Teacher
 from skcmkd._teacher import _mean_squared_distance, torch_seed
 
@@ -137,14 +136,14 @@ def test_cost_scale_by_chunks_matches_the_direct_formula():
     assert _mean_squared_distance(bank, chunk=64) == pytest.approx(direct, rel=1e-10)
 
 
-def test_large_banks_fit_the_head_on_a_subset(unpaired, monkeypatch):
-    monkeypatch.setattr(skcmkd._teacher, "HEAD_FIT_ROWS", 120)
+def test_large_banks_fit_the_head_on_a_subset(unpaired):
     embeddings = PCA(8, random_state=0).fit_transform(unpaired["X_teacher"])
     teacher = (
         CrossModalDistiller(**FAST)
-        .set_teacher(embeddings, unpaired["y_teacher"], encoder="precomputed")
+        .set_teacher(embeddings, unpaired["y_teacher"], encoder="precomputed", max_head_rows=120)
         .teacher
     )
+    assert teacher.settings["max_head_rows"] == 120
     assert len(teacher.bank_) == 300  # the bank keeps every row
     assert np.mean(teacher.predict(embeddings) == unpaired["y_teacher"]) > 0.7
 

@@ -16,8 +16,8 @@ seeds 10-14 (the benchmark reports seeds 0-4):
 Selection criterion: accuracy on the *unlabelled student training rows*
 (labels hidden from the model); held-out accuracy in brackets, for reference.
 
-    python benchmarks/probe_safe_defaults.py               # about 20 minutes on 2 cores
-    python benchmarks/probe_safe_defaults.py --from-json   # re-render docs/probe_safe_defaults.json
+    python benchmarks/probes/probe_safe_defaults.py               # about 20 minutes on 2 cores
+    python benchmarks/probes/probe_safe_defaults.py --from-json   # re-render docs/probe_safe_defaults.json
 """
 
 import json
@@ -30,7 +30,7 @@ import numpy as np
 import torch
 from joblib import Parallel, delayed
 
-from skcmkd import CrossModalDistiller
+from skcmkd import CrossModalDistiller, SafeAlignment
 from skcmkd.baselines import METHODS, Split, fit_teachers
 from skcmkd.datasets import load_unpaired
 
@@ -46,6 +46,10 @@ CASES = [
 SEEDS = range(10, 15)
 PLAIN = dict(module__layer_norm=False)
 UNCHECKED = dict(unlabeled_trust=1.0, teacher_relations=1.0)
+#: The check this probe chose is SafeAlignment's cluster check; ``"checked"``
+#: configurations run it alone (``cv=None``: the held-out check came later),
+#: without the linear fall-back, which came later too.
+CHECKED_ONLY_CLUSTERS = dict(cv=None, fallback=None)
 #: name -> (teacher: None, "real" or "noise"; parameters)
 CONFIGS = {
     "LogisticRegression, labelled rows": (None, "logreg"),
@@ -76,15 +80,18 @@ def run_split(case, seed):
             model = METHODS["logreg"].run(Split(X, y))
         else:
             model = CrossModalDistiller(teacher=teachers.get(teacher), random_state=seed, **params)
+            if "unlabeled_trust" not in params:  # the check of "auto" trust, as then
+                model = SafeAlignment(model, **CHECKED_ONLY_CLUSTERS)
             model.fit(X, y)
             if config == CHECKED:
-                clusters = model.checks_["clusters"]
+                clusters = model.decision_.clusters
+                distiller = model.estimator_
                 checks = dict(
-                    trust=model.unlabeled_trust_,
-                    skill=clusters["skill"],
-                    skill_sd=clusters["skill_sd"],
-                    agreement=model.checks_["relation_agreement"],
-                    relations=model.teacher_relations_,
+                    trust=model.decision_.unlabeled_trust,
+                    skill=clusters.skill,
+                    skill_sd=clusters.skill_sd,
+                    agreement=distiller.relation_agreement_,
+                    relations=distiller.teacher_relations_,
                 )
         scores[config] = (
             float(np.mean(model.predict(X[hidden]) == data.y_student_true[hidden])),
@@ -138,7 +145,7 @@ def report(outputs, seconds):
         f"Machine: {platform.machine()}, Python {platform.python_version()}, torch "
         f"{torch.__version__}; wall time {seconds / 60:.1f} min.",
         "",
-        "Reproduce: `.venv/bin/python benchmarks/probe_safe_defaults.py` (after the README's "
+        "Reproduce: `.venv/bin/python benchmarks/probes/probe_safe_defaults.py` (after the README's "
         "set-up).",
         "",
     ]
@@ -148,7 +155,7 @@ def report(outputs, seconds):
 def main(argv=None):
     """Run the probe (or, given a saved ``.json``, only re-render it) and write the page."""
     argv = sys.argv[1:] if argv is None else argv
-    docs = Path(__file__).resolve().parents[1] / "docs"
+    docs = Path(__file__).resolve().parents[2] / "docs"
     saved = docs / "probe_safe_defaults.json"
     if argv == ["--from-json"]:
         raw = json.loads(saved.read_text())

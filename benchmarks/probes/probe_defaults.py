@@ -7,7 +7,7 @@ training rows* (their labels are hidden from the model; no held-out test row
 is used to choose). Held-out accuracy is printed beside it for reference.
 Writes docs/probe_defaults.md.
 
-    python benchmarks/probe_defaults.py
+    python benchmarks/probes/probe_defaults.py
 """
 
 import platform
@@ -151,7 +151,7 @@ def report(results, seconds):
         f"Machine: {platform.processor() or platform.machine()}, "
         f"Python {platform.python_version()}; wall time {seconds / 60:.1f} min.",
         "",
-        "Reproduce: `.venv/bin/python benchmarks/probe_defaults.py` (after the README's set-up).",
+        "Reproduce: `.venv/bin/python benchmarks/probes/probe_defaults.py` (after the README's set-up).",
         "",
     ]
     return "\n".join(lines)
@@ -160,6 +160,6 @@ def report(results, seconds):
 if __name__ == "__main__":
     results, seconds = run()
     text = report(results, seconds)
-    out = Path(__file__).parents[1] / "docs" / "probe_defaults.md"
+    out = Path(__file__).resolve().parents[2] / "docs" / "probe_defaults.md"
     out.write_text(text)
     print(text)

@@ -1,7 +1,7 @@
 """Probe for issue 16: when should ``unseen_classes="auto"`` name the unseen classes?
 
-    python benchmarks/probe_unseen_gate.py       # about 10 minutes on 2 cores
-    python benchmarks/probe_unseen_gate.py --from-json docs/probe_unseen_gate.json  # re-render
+    python benchmarks/probes/probe_unseen_gate.py       # about 10 minutes on 2 cores
+    python benchmarks/probes/probe_unseen_gate.py --from-json docs/probe_unseen_gate.json  # re-render
 
 Chooses, on probe seeds 10-12 only, the rule of ``skcmkd.unseen`` that
 decides whether the unseen classes are named, and how many rows each named
@@ -20,7 +20,7 @@ it was not chosen on.
 A first run (``--factors 1 3``) also tried three times as many named rows
 per cluster as a seen class has labels: over all 48 fits, overall accuracy
 58.5 (x1) vs 56.1 (x3) with the real teacher, 43.8 vs 40.6 with the noise
-teacher; ``LABELS_FACTOR`` stays 1.
+teacher; ``labels_factor`` stays 1.
 """
 
 import argparse
@@ -32,13 +32,13 @@ import numpy as np
 import torch
 from joblib import Parallel, delayed
 
-from skcmkd import CrossModalDistiller
-from skcmkd import unseen as unseen_module
+from skcmkd import CrossModalDistiller, SafeAlignment, UnseenClassNamer
 from skcmkd.baselines import fit_teachers
 from skcmkd.datasets import load_unpaired
-from skcmkd.unseen import MAX_P_VALUE, MIN_FIT
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
+#: The rule this probe chose: UnseenClassNamer's defaults.
+MIN_FIT, MAX_P_VALUE = UnseenClassNamer(None).min_fit, UnseenClassNamer(None).max_p_value
 CASES = [
     ("fac", "zer"),
     ("fac", "kar"),
@@ -89,17 +89,20 @@ def run_split(case, seed, factors=FACTORS):
     out = {"case": "->".join(case), "seed": seed}
     for kind, teacher in teachers.items():
         row = {}
-        model = CrossModalDistiller(teacher=teacher, unseen_classes="ignore", random_state=seed)
+        distiller = CrossModalDistiller(teacher=teacher, random_state=seed)
+        model = SafeAlignment(distiller)  # the defaults without the naming step
         row["ignore"] = accuracies(model.fit(data.X_student, y), data, unseen)
-        for factor in factors:
-            unseen_module.LABELS_FACTOR = factor
-            model = CrossModalDistiller(teacher=teacher, unseen_classes="name", random_state=seed)
+        for factor in factors:  # always named: no bound on the evidence
+            namer = UnseenClassNamer(
+                distiller, min_fit=None, max_p_value=None, labels_factor=factor
+            )
+            model = SafeAlignment(namer)
             row[f"name x{factor}"] = accuracies(model.fit(data.X_student, y), data, unseen)
-            check = model.checks_["unseen"]
-        row["agreement"] = check["agreement"]
-        row["relational_fit"] = check["relational_fit"]
-        row["p_value"] = check["p_value"]
-        row["trust"] = model.unlabeled_trust_
+            check = model.estimator_.decision_
+        row["agreement"] = check.agreement
+        row["relational_fit"] = check.relational_fit
+        row["p_value"] = check.p_value
+        row["trust"] = model.decision_.unlabeled_trust
         out[kind] = row
     return out
 
@@ -147,7 +150,7 @@ def report(rows, seconds, factors=FACTORS):
     lines = [
         "# Probe: when to name the unseen classes (issue 16)",
         "",
-        "`python benchmarks/probe_unseen_gate.py`; the protocol is in the script's docstring. "
+        "`python benchmarks/probes/probe_unseen_gate.py`; the protocol is in the script's docstring. "
         "Probe seeds 10-12; 5 of 10 classes unseen, 5 labels per seen class.",
         "",
         "## The rule",

@@ -1,7 +1,7 @@
 """Probe for issue 19: how rarely can feature alignment solve its transport?
 
-    python benchmarks/probe_transport.py      # about 25 minutes on 2 cores
-    python benchmarks/probe_transport.py --from-json docs/probe_transport.json   # re-render
+    python benchmarks/probes/probe_transport.py      # about 25 minutes on 2 cores
+    python benchmarks/probes/probe_transport.py --from-json docs/probe_transport.json   # re-render
 
 ``transport_every=k`` solves the transport of feature alignment in one epoch
 of every ``k`` and, in between, pulls each student row toward the
@@ -30,15 +30,16 @@ import torch
 from joblib import Parallel, delayed
 from scipy import stats
 
-from skcmkd import CrossModalDistiller
-from skcmkd.assumptions import HOLDOUT_MARGIN
+from skcmkd import CrossModalDistiller, SafeAlignment
 from skcmkd.baselines import fit_teachers
 from skcmkd.datasets import load_unpaired
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "benchmarks"))
 from safety import FAMILIES, keeps, load_rows  # noqa: E402  (families; the check's records)
 
-ROOT = Path(__file__).resolve().parent.parent
+#: The held-out check's margin of the defaults (SafeAlignment's default).
+HOLDOUT_MARGIN = SafeAlignment(None).margin
 CANDIDATES = (1, 5, 10, 20)
 CHOICE = {"families": ("mfeat", "spoken digits"), "seeds": (10, 11)}
 SHOWN = {"families": ("shapes", "activities"), "seeds": tuple(range(5))}
@@ -142,7 +143,7 @@ def report(rows, seconds, candidates, kept):
     lines = [
         "# Probe: how rarely feature alignment can solve its transport",
         "",
-        "`python benchmarks/probe_transport.py` "
+        "`python benchmarks/probes/probe_transport.py` "
         f"({seconds / 60:.0f} min on 2 cores, two splits at a time). The aligned student "
         "(the defaults with `unlabeled_trust=1`: alignment on, no check) trained on the "
         "same split with each `transport_every`; only that differs. 5 labels per class; "

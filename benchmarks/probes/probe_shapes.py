@@ -1,6 +1,6 @@
 """Are the defaults safe on a family they were never chosen on? Writes docs/probe_shapes.md.
 
-    python benchmarks/probe_shapes.py          # about 7 minutes on 2 cores
+    python benchmarks/probes/probe_shapes.py          # about 7 minutes on 2 cores
 
 The generated shapes (``skcmkd.datasets.load_shapes``, added after every
 default of skcmkd was fixed) in both directions: a contour teacher for an
@@ -15,16 +15,19 @@ and a logistic regression (the safety reference of issue 11 and 17).
 import argparse
 import json
 import platform
+import sys
 import time
 from pathlib import Path
 
 import numpy as np
-from accuracy import run_split
 from joblib import Parallel, delayed
 
-from skcmkd.baselines import METHODS
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "benchmarks"))
+from accuracy import run_split  # noqa: E402
 
-ROOT = Path(__file__).resolve().parent.parent
+from skcmkd.baselines import METHODS  # noqa: E402
+
 CASES = [("shapes-contour", "shapes-image"), ("shapes-image", "shapes-contour")]
 SEEDS = range(10, 15)
 
@@ -48,7 +51,7 @@ def report(rows, seconds, command):
         f"`{command}`. Held-out accuracy (%), mean ± sd over seeds "
         f"{rows[0]['seed']}-{rows[-1]['seed']}, 5 labels per class. *Safe margin*: the "
         "defaults minus the better of the student alone and a logistic regression, per "
-        "split, then averaged; *worst*: the lowest split. *Trust*: `unlabeled_trust_` of the "
+        "split, then averaged; *worst*: the lowest split. *Trust*: `decision_.unlabeled_trust` of the "
         "defaults; *agreement*: `relation_agreement` from the labelled rows.",
         "",
         "| case | "
@@ -86,10 +89,10 @@ def main(argv=None):
     start = time.perf_counter()
     if args.quick:
         rows = run(seeds=[10], max_epochs=5)
-        command = "python benchmarks/probe_shapes.py --quick"
+        command = "python benchmarks/probes/probe_shapes.py --quick"
     else:
         rows = run()
-        command = "python benchmarks/probe_shapes.py"
+        command = "python benchmarks/probes/probe_shapes.py"
     seconds = time.perf_counter() - start
     args.out.write_text(report(rows, seconds, command))
     args.out.with_suffix(".json").write_text(json.dumps(rows, indent=1))

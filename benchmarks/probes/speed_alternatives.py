@@ -1,7 +1,7 @@
 """Speed-ups tried for issue 19 and not shipped, measured: writes docs/speed_alternatives.md (and .json).
 
-    python benchmarks/speed_alternatives.py           # a few minutes on 2 cores
-    python benchmarks/speed_alternatives.py --quick   # small sizes, a smoke test
+    python benchmarks/probes/speed_alternatives.py           # a few minutes on 2 cores
+    python benchmarks/probes/speed_alternatives.py --quick   # small sizes, a smoke test
 
 docs/performance.md measures what the package does; this page measures what
 it does not do, and why:
@@ -56,7 +56,7 @@ from sklearn.semi_supervised import LabelSpreading
 from sklearn.utils import check_random_state
 from threadpoolctl import threadpool_limits
 
-sys.path.insert(0, str(Path(__file__).parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from performance import (  # noqa: E402
     LATENT,
     N_CLASSES,
@@ -71,7 +71,10 @@ from performance import (  # noqa: E402
 from skcmkd import CrossModalDistiller  # noqa: E402
 from skcmkd._inputs import input_scaler  # noqa: E402
 from skcmkd._net import build_student  # noqa: E402
-from skcmkd.assumptions import CHECK_MAX_LABELLED, _drawn_rows, _knn_graph  # noqa: E402
+from skcmkd.assumptions import _drawn_rows, _knn_graph  # noqa: E402
+
+#: check_clusters' default draw of labelled rows.
+CHECK_MAX_LABELLED = 500
 
 #: scikit-learn's L-BFGS-B options for LogisticRegression(max_iter=2000), tol=1e-4.
 SKLEARN_LBFGS = {"maxiter": 2000, "maxls": 50, "gtol": 1e-4, "ftol": 64 * np.finfo(float).eps}
@@ -593,7 +596,7 @@ def main(argv=None):
         },
         "threaded": solves_beside_steps(square[: max(len(square) // 2, 1)], steps, rounds),
     }
-    command = "python benchmarks/speed_alternatives.py" + (" --quick" if args.quick else "")
+    command = "python benchmarks/probes/speed_alternatives.py" + (" --quick" if args.quick else "")
     results["command"], results["wall_s"] = command, time.perf_counter() - start
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)

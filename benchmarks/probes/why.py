@@ -15,7 +15,7 @@ unlabelled student rows (hidden from the model, used here only to explain):
 
 Writes docs/why.md and docs/why.png.
 
-    python benchmarks/why.py
+    python benchmarks/probes/why.py
 """
 
 from pathlib import Path
@@ -103,10 +103,10 @@ def main():
         "",
         "![teacher and student embeddings](why.png)",
         "",
-        "Reproduce: `python benchmarks/why.py`",
+        "Reproduce: `python benchmarks/probes/why.py`",
         "",
     ]
-    out = Path(__file__).parents[1] / "docs"
+    out = Path(__file__).resolve().parents[2] / "docs"
     (out / "why.md").write_text("\n".join(lines))
     _plot(teacher, embeddings, y_true, out / "why.png")
     print("\n".join(lines))

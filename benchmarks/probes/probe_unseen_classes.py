@@ -1,6 +1,6 @@
 """Research probe for issue 16: can the distilled student's embedding name classes it has no labels for?
 
-    python benchmarks/probe_unseen_classes.py       # about 15 minutes on 2 cores
+    python benchmarks/probes/probe_unseen_classes.py       # about 15 minutes on 2 cores
 
 Nothing in the package names unseen classes yet; this measures where a
 transductive naming step could start from. Per mfeat pair and probe seed
@@ -41,11 +41,11 @@ from joblib import Parallel, delayed
 from scipy.optimize import linear_sum_assignment
 from sklearn.cluster import KMeans
 
-from skcmkd import CrossModalDistiller
+from skcmkd import CrossModalDistiller, SafeAlignment
 from skcmkd.baselines import fit_teachers
 from skcmkd.datasets import load_unpaired
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 PAIRS = [("fac", "zer"), ("fac", "kar"), ("pix", "kar"), ("kar", "pix"), ("fac", "fou")]
 SEEDS = range(10, 13)
 NAMINGS = ("head", "direct", "relations", "best naming", "random", "evened", "evened best")
@@ -117,7 +117,9 @@ def run_split(pair, seed, n_unseen=5, labels_per_class=5):
     teachers = fit_teachers({"real", "noise"}, data.X_teacher, data.y_teacher, random_state=seed)
     out = {"pair": "->".join(pair), "seed": seed}
     for kind, teacher in teachers.items():
-        model = CrossModalDistiller(teacher=teacher, random_state=seed).fit(data.X_student, y)
+        # the defaults of the time, without their naming step (which this probe led to)
+        model = SafeAlignment(CrossModalDistiller(teacher=teacher, random_state=seed))
+        model.fit(data.X_student, y)
         Z, Z_test = model.transform(data.X_student), model.transform(data.X_test)
         clusters, direct, relations, all_namings = _name_clusters(
             Z, Z_test, is_labelled, y, seen, unseen, teacher.class_means_, rng
@@ -133,7 +135,7 @@ def run_split(pair, seed, n_unseen=5, labels_per_class=5):
             "relations": accuracy(relations),
             "best naming": max(every),
             "random": float(np.mean(every)),
-            "trust": model.unlabeled_trust_,
+            "trust": model.decision_.unlabeled_trust,
         }
         evened = CrossModalDistiller(teacher=teacher, teacher_relations=0.0, random_state=seed)
         evened.fit(data.X_student, y)
@@ -157,7 +159,7 @@ def report(rows, seconds):
     lines = [
         "# Probe: naming the classes the student has no labels for (issue 16, research)",
         "",
-        "`python benchmarks/probe_unseen_classes.py`; the method is in the script's docstring. "
+        "`python benchmarks/probes/probe_unseen_classes.py`; the method is in the script's docstring. "
         "Unseen-class accuracy on held-out rows, mean over seeds "
         f"{min(r['seed'] for r in rows)}-{max(r['seed'] for r in rows)}; 5 of 10 digits unseen, "
         "5 labels per seen digit. Each cell: real teacher / teacher of labelled noise.",

@@ -1,4 +1,4 @@
-"""How reliable is the check behind unlabeled_trust="auto"? Writes docs/probe_trust_check.md.
+"""How reliable is the cluster check (SafeAlignment's first)? Writes docs/probe_trust_check.md.
 
 The check compares, on folds of the 50 labelled rows (5 per class), label
 spreading over the neighbour graph of all rows with a logistic regression.
@@ -15,7 +15,7 @@ seven cases (seeds 20-39: neither the benchmark's 0-4 nor the first probe's
 - ``- 1 sd``: the skill minus one standard deviation of its bootstrap over
   the labelled rows (a lower confidence bound): noisier estimates count less.
 
-    python benchmarks/probe_trust_check.py    # about 10 minutes on 2 cores
+    python benchmarks/probes/probe_trust_check.py    # about 10 minutes on 2 cores
 """
 
 import platform
@@ -26,8 +26,9 @@ from pathlib import Path
 import numpy as np
 from joblib import Parallel, delayed
 
-from skcmkd.assumptions import CLUSTER_RAMP, check_clusters
+from skcmkd import SafeAlignment
 from skcmkd.assumptions import _ramp as ramp  # the map fit uses, not a copy
+from skcmkd.assumptions import check_clusters
 from skcmkd.datasets import load_unpaired
 
 CASES = [
@@ -40,7 +41,7 @@ CASES = [
     ("speech", "digits"),
 ]
 SEEDS = range(20, 40)
-RAMP = CLUSTER_RAMP
+RAMP = SafeAlignment(None).cluster_ramp  # the package's default
 
 #: variant -> (repeats of the 5-fold split, subtract one bootstrap sd)
 VARIANTS = {
@@ -102,7 +103,7 @@ def report(results, seconds):
         f"Machine: {platform.machine()}, Python {platform.python_version()}; wall time "
         f"{seconds / 60:.1f} min.",
         "",
-        "Reproduce: `.venv/bin/python benchmarks/probe_trust_check.py`",
+        "Reproduce: `.venv/bin/python benchmarks/probes/probe_trust_check.py`",
         "",
     ]
     return "\n".join(lines)
@@ -116,7 +117,7 @@ def main():
     for (case, _), out in zip(splits, outputs, strict=True):
         results.setdefault(case, []).append(out)
     text = report(results, time.perf_counter() - start)
-    (Path(__file__).resolve().parents[1] / "docs" / "probe_trust_check.md").write_text(text)
+    (Path(__file__).resolve().parents[2] / "docs" / "probe_trust_check.md").write_text(text)
     print(text)
     return 0
 

@@ -1,6 +1,6 @@
 """What a ``scoring=`` string on scikit-learn's default folds would pick. Writes docs/scoring_on_default_folds.md.
 
-    python benchmarks/scoring_on_default_folds.py      # seconds: reads docs/model_selection.json
+    python benchmarks/probes/scoring_on_default_folds.py      # seconds: reads docs/model_selection.json
 
 skcmkd once refused, by reading scikit-learn's private stack frames, a grid
 search that scores validation folds holding ``-1`` rows with a ``scoring=``
@@ -22,7 +22,7 @@ from sklearn.model_selection import StratifiedKFold
 
 from skcmkd.datasets import load_unpaired
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 DEFAULTS = {"feature_weight": 5.0, "neighbor_weight": 200.0}
 FOLDS = 3
 
@@ -64,7 +64,7 @@ def report(splits):
     lines = [
         "# A `scoring=` string on folds that hold unlabelled rows",
         "",
-        "`python benchmarks/scoring_on_default_folds.py` (reads `docs/model_selection.json`; "
+        "`python benchmarks/probes/scoring_on_default_folds.py` (reads `docs/model_selection.json`; "
         "no refit). Scikit-learn's default folds put unlabelled rows in every validation "
         'fold; `scoring="accuracy"` counts each as an error. Per split, the grid point '
         "it picks against the estimator's own `score` (labelled rows only), on the same "
