@@ -167,9 +167,9 @@ def main(argv=None):
         )
     lines += [
         "",
-        "The fit times come from two processes run one after the other on a shared machine: "
-        "they say that the composition costs what the old fit did, not more; "
-        "[performance.md](performance.md) holds the timings.",
+        "The fit times come from processes run one after the other while other work "
+        "shared the machine: they are no comparison of speed, which "
+        "[performance.md](performance.md) measures.",
         "",
         f"Wall time {minutes:.1f} min. Reproduce: `{command}`",
         "",
