@@ -52,9 +52,10 @@ SOLVERS = ("emd", "sinkhorn", "sliced")
 EVERY = CrossModalDistiller().transport_every
 
 
-#: The alignment on, as this page measures it. On this data the cluster check
-#: of "auto" gives trust 1 too; the held-out check would add six trainings
-#: before the epochs measured here (and at 2-3 epochs turn the alignment off).
+#: The alignment on, as this page measures it (the distiller's unlabeled_trust).
+#: On this data SafeAlignment's cluster check gives trust 1 too; its held-out
+#: check would add six trainings before the epochs measured here (and at 2-3
+#: epochs turn the alignment off).
 ON = 1.0
 
 

@@ -8,11 +8,12 @@ The cases of ``benchmarks/accuracy.py`` (its mfeat pairs and its spoken-digit
 family), each split as there. Per seed, 5 of the 10 classes are drawn as
 unseen (``skcmkd.datasets.hide_classes``): their training rows are all
 ``-1``; each other class keeps 5 labelled rows. Every method of the
-registry (``skcmkd.baselines.METHODS``) runs on the same split, plus today's
-model before unseen classes were named (``unseen_classes="ignore"``).
+registry (``skcmkd.baselines.METHODS``) runs on the same split, plus the
+defaults without their naming step (``SafeAlignment`` around the distiller
+alone).
 Held-out accuracy on the rows of seen classes, of unseen classes, and on all.
 The teacher-free methods cannot name a class they have no label for (0 on
-unseen classes). The constants of ``skcmkd.unseen`` were chosen on probe
+unseen classes). ``UnseenClassNamer``'s thresholds were chosen on probe
 seeds 10-12 (``benchmarks/probes/probe_unseen_gate.py``), never on these seeds.
 
 Two smaller parts, on the agreeing mfeat pairs and seeds 0-2: the real and

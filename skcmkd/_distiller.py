@@ -52,6 +52,14 @@ _ROUTED_PREFIXES = tuple(
 )
 
 
+#: Parameters of skcmkd 0.2 that became meta-estimators: where each went.
+_MOVED = {
+    "unlabeled_trust": "the checks of unlabeled_trust='auto' are SafeAlignment's",
+    "fallback": "the linear fall-back is SafeAlignment(fallback=...)'s",
+    "unseen_classes": "naming unseen classes is UnseenClassNamer's",
+}
+
+
 class CrossModalDistiller(
     VersionedPickle,
     LogitPredictions,
@@ -447,6 +455,15 @@ class CrossModalDistiller(
 
     def _validate_params(self):
         extra = self._extra_params()
+        moved = [k for k in extra if k in _MOVED]
+        if moved or self.unlabeled_trust == "auto":
+            name = moved[0] if moved else "unlabeled_trust='auto'"
+            raise TypeError(
+                f"CrossModalDistiller got {name}: since skcmkd 0.3 the distiller trains one net "
+                f"with the parameters it is given, and {_MOVED.get(name, _MOVED['unlabeled_trust'])}. "
+                "make_safe_distiller(...) composes them as the 0.2 default did, with the same "
+                "results."
+            )
         unknown = [k for k in extra if not k.startswith(_ROUTED_PREFIXES)]
         if unknown:
             raise TypeError(
@@ -591,23 +608,24 @@ class CrossModalDistiller(
         """
         return self._fit(X, y)
 
-    def _fit(self, X, y, *, unlabeled_share=None):
-        """:meth:`fit`; the meta-estimators pass ``unlabeled_share`` (:meth:`_weighted_terms`)."""
+    def _fit(self, X, y, *, unlabeled_share=None, classes=None):
+        """:meth:`fit`; the meta-estimators pass ``unlabeled_share`` (:meth:`_weighted_terms`)
+        and the ``classes`` of the fit their students stand for."""
         previous_state = dict(vars(self))
         try:
-            return self._train_on(X, y, unlabeled_share)
+            return self._train_on(X, y, unlabeled_share, classes)
         except BaseException:
             # Never leave a half-trained (or NaN) model behind.
             vars(self).clear()
             vars(self).update(previous_state)
             raise
 
-    def _train_on(self, X, y, unlabeled_share):
+    def _train_on(self, X, y, unlabeled_share, classes):
         y = check_features_and_labels(X, y, "X", "y")
         check_device(self.device)
         with naming_input("X"):
             X, y = validate_data(self, X, y, dtype=[np.float64, np.float32])
-        classes, codes = encode_labels(self.teacher, y)
+        classes, codes = encode_labels(self.teacher, y, classes)
         scaler = input_scaler().fit(X)
         X_scaled = scaler.transform(X).astype(np.float32)
         with torch_seed(self.random_state) as seed:

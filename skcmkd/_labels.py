@@ -12,7 +12,7 @@ from ._inputs import labelled_mask
 __all__ = ["encode_labels", "teacher_codes", "unseen_codes"]
 
 
-def encode_labels(teacher, y):
+def encode_labels(teacher, y, classes=None):
     """Classes the model predicts, and integer codes with ``-1`` for unlabelled rows.
 
     With a teacher, the classes are the teacher's and any labelled student
@@ -23,6 +23,10 @@ def encode_labels(teacher, y):
     teacher : Teacher or None
     y : ndarray of shape (n_samples,)
         Validated labels, ``-1`` (or ``"-1"``) for unlabelled rows.
+    classes : ndarray or None, default=None
+        Given, the classes as they are (a held-out fold's student predicts
+        the classes of the whole data, labelled in its fold or not); every
+        label of ``y`` must be among them.
 
     Returns
     -------
@@ -31,7 +35,13 @@ def encode_labels(teacher, y):
     """
     labelled = labelled_mask(y)
     y_labelled = y[labelled]
-    if teacher is None:
+    if classes is not None:
+        if not np.isin(y_labelled, classes).all():
+            raise ValueError(
+                f"Labels {np.setdiff1d(y_labelled, classes).tolist()} are not among the "
+                f"classes {np.asarray(classes).tolist()} this fit was given."
+            )
+    elif teacher is None:
         if not labelled.any():
             raise ValueError(
                 "y has no labelled row (all entries are -1). Without a teacher the "

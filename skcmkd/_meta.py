@@ -10,6 +10,7 @@ so that each meta-estimator's own file holds only its decision.
 
 import copy
 
+import joblib
 import numpy as np
 from sklearn.base import (
     BaseEstimator,
@@ -25,14 +26,16 @@ from sklearn.utils.validation import check_is_fitted, check_memory
 from ._compat import validate_data
 from ._distiller import CrossModalDistiller
 from ._inputs import check_device, check_features_and_labels, naming_input
-from ._pickling import VersionedPickle
+from ._pickling import VersionedPickle, version
 from ._predicting import LogitPredictions
+from ._teacher import Teacher
 
 __all__ = [
     "MetaDistiller",
     "base_distiller",
     "cached",
     "check_seed",
+    "content_key",
     "final_distiller",
     "fit_weighing",
 ]
@@ -80,22 +83,43 @@ def check_seed(distiller):
     return int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
 
 
-def fit_weighing(estimator, X, y, unlabeled_share):
+def fit_weighing(estimator, X, y, unlabeled_share, classes=None):
     """Fit ``estimator``; a distiller weighs its terms by ``unlabeled_share`` of unlabelled rows.
 
     The meta-estimators' own students hide labels (held-out folds) or add
     some (named rows), yet weigh the alignment as a fit on the user's labels
-    would (:meth:`CrossModalDistiller._weighted_terms`). Any other estimator
-    is fitted as it is.
+    would (:meth:`CrossModalDistiller._weighted_terms`), and predict the
+    ``classes`` of the fit on the user's labels where given (a fold can hide
+    every label of a class). Any other estimator is fitted as it is.
     """
     if not isinstance(estimator, CrossModalDistiller):
         return estimator.fit(X, y)
     estimator._validate_params()
-    return estimator._fit(X, y, unlabeled_share=unlabeled_share)
+    return estimator._fit(X, y, unlabeled_share=unlabeled_share, classes=classes)
 
 
-def cached(memory, function, *args, **kwargs):
-    """``function(*args, **kwargs)`` through ``memory``; also whether the result was in it.
+def content_key(estimator):
+    """What ``estimator`` computes from, as a digest: its parameters, its teacher by content.
+
+    ``joblib.Memory`` would key an estimator by its pickle, in which a torch
+    tensor is its memory address: the same teacher fitted again, or loaded,
+    would never find what was kept for it. The key takes every parameter
+    (``get_params(deep=True)``) but the teacher, the teacher's
+    :meth:`~skcmkd.Teacher.fingerprint`, and this skcmkd's version (a result
+    kept by another version is not reused).
+    """
+    params = []
+    for name, value in sorted(estimator.get_params(deep=True).items()):
+        if isinstance(value, Teacher):
+            value = ("teacher", value.fingerprint())
+        elif isinstance(value, BaseEstimator):
+            value = type(value).__qualname__  # its own parameters are listed beside
+        params.append((name, value))
+    return joblib.hash((type(estimator).__qualname__, params, version()))
+
+
+def cached(memory, function, *args, ignore=()):
+    """``function(*args)`` through ``memory``; also whether the result was in it.
 
     Parameters
     ----------
@@ -104,6 +128,9 @@ def cached(memory, function, *args, **kwargs):
         nothing, a path is a :class:`joblib.Memory` there.
     function : callable
         A module-level function (joblib names its cache by it).
+    *args
+        Its arguments; those named in ``ignore`` are left out of the key
+        (an estimator, keyed instead by a :func:`content_key` argument).
 
     Returns
     -------
@@ -111,9 +138,9 @@ def cached(memory, function, *args, **kwargs):
     hit : bool
         ``True`` where the result came from ``memory``, without a call.
     """
-    remembered = check_memory(memory).cache(function)
-    hit = remembered.check_call_in_cache(*args, **kwargs)
-    return remembered(*args, **kwargs), hit
+    remembered = check_memory(memory).cache(function, ignore=list(ignore))
+    hit = remembered.check_call_in_cache(*args)
+    return remembered(*args), hit
 
 
 class MetaDistiller(
@@ -147,6 +174,16 @@ class MetaDistiller(
     def teacher(self):
         """The wrapped distiller's fitted teacher (``None`` before :meth:`set_teacher`)."""
         return base_distiller(self.estimator)[0].teacher
+
+    def _fit_or_keep(self, fit, X, y):
+        """``fit(X, y)``; should it raise, the estimator is left as it was before this fit."""
+        previous_state = dict(vars(self))
+        try:
+            return fit(X, y)
+        except BaseException:
+            vars(self).clear()
+            vars(self).update(previous_state)
+            raise
 
     def _validate_training_data(self, X, y):
         """``X`` and ``y`` checked as the distiller checks them, with the same messages."""

@@ -7,15 +7,17 @@ import numpy as np
 from sklearn.base import clone
 
 from ._compat import HasMethods, Interval, StrOptions, _fit_context
-from ._inputs import input_scaler
+from ._inputs import input_scaler, labelled_mask
 from ._labels import encode_labels, unseen_codes
-from ._meta import MetaDistiller, base_distiller, cached, check_seed, fit_weighing
+from ._meta import MetaDistiller, base_distiller, cached, check_seed, content_key, fit_weighing
+from ._pickling import version
 from .assumptions import (
     ClusterCheck,
     HoldoutCheck,
     check_clusters,
     holdout_rights,
     holdout_rows,
+    n_folds,
     summarise_holdout,
 )
 from .fallback import FallbackChoice, fit_linear_fallback
@@ -94,8 +96,8 @@ class SafeAlignment(MetaDistiller):
 
     Where the final model trains without any alignment term, its
     predictions add the logits of a logistic regression on the labelled rows
-    (``fallback="linear"``, :mod:`skcmkd.fallback`): with few labels their
-    product beats both models on average.
+    (``fallback="linear"``, :mod:`skcmkd.fallback`; ``docs/fallback.md`` says
+    why).
 
     Parameters
     ----------
@@ -108,10 +110,13 @@ class SafeAlignment(MetaDistiller):
         Accuracy (a fraction) on the held-out labelled rows by which the
         aligned students must beat the plain ones for the alignment to stay.
         ``-inf`` measures and always keeps it.
-    cv : int or None, default=3
-        Folds of the held-out check (each labelled row is held out once).
-        ``None`` skips it: the cluster check alone decides, and no net but
-        the final one is trained.
+    cv : int, cross-validation splitter or None, default=3
+        Folds of the held-out check over the labelled rows (each held out
+        once): an int is that many shuffled folds, stratified where every
+        class has that many labelled rows; a splitter
+        (``StratifiedKFold(5)``...) splits them as it is. ``None`` skips the
+        check: the cluster check alone decides, and no net but the final one
+        is trained.
     max_rows : int, default=2000
         The held-out check's students train on at most this many rows
         (:func:`skcmkd.assumptions.holdout_rows`: every labelled row up to
@@ -124,7 +129,8 @@ class SafeAlignment(MetaDistiller):
     cluster_ramp : (float, float), default=(0.5, 0.9)
         The cluster check's lower confidence bound of the graph's skill
         maps to a trust of 0 at or below the first value and 1 at or above
-        the second. ``(-inf, -inf)`` skips the check's effect (trust 1).
+        the second, linear between (a step where they are equal).
+        ``(-inf, -inf)`` keeps the trust at 1 whatever the check measures.
     fallback : {"linear"} or None, default="linear"
         What joins the net's predictions where the final model trains
         without alignment (and every class has a labelled row): a logistic
@@ -132,9 +138,12 @@ class SafeAlignment(MetaDistiller):
         cross-validation prefers. ``None``: the net alone.
     memory : None, str or joblib.Memory, default=None
         Where the checks' results are kept (as :class:`~sklearn.pipeline.Pipeline`'s
-        ``memory``): a later fit on the same rows and settings reuses them
-        instead of training the held-out students again (a grid search over
-        ``margin``, or refits of the same data). ``None`` keeps nothing.
+        ``memory``): a later fit on the same rows, labels and settings (the
+        teacher compared by content, see :meth:`skcmkd.Teacher.fingerprint`)
+        reuses them instead of training the held-out students again (a grid
+        search over ``margin``, refits of the same data, later runs of a
+        script). The distiller's ``random_state`` must be fixed for a fit to
+        find the last one's. ``None`` keeps nothing.
 
     Attributes
     ----------
@@ -183,7 +192,11 @@ class SafeAlignment(MetaDistiller):
     _parameter_constraints = {
         "estimator": [HasMethods(["fit", "set_teacher", "decision_function"])],
         "margin": [Interval(numbers.Real, None, None, closed="both")],
-        "cv": [Interval(numbers.Integral, 2, None, closed="left"), None],
+        "cv": [
+            Interval(numbers.Integral, 2, None, closed="left"),
+            HasMethods(["split", "get_n_splits"]),
+            None,
+        ],
         "max_rows": [Interval(numbers.Integral, 2, None, closed="left")],
         "check_transport_every": [Interval(numbers.Integral, 1, None, closed="left"), None],
         "cluster_ramp": [tuple, list],
@@ -216,6 +229,8 @@ class SafeAlignment(MetaDistiller):
     def fit(self, X, y):
         """Check the alignment on the labelled rows, then fit the final model.
 
+        Should the fit raise, the estimator is left as it was before it.
+
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
@@ -227,6 +242,10 @@ class SafeAlignment(MetaDistiller):
         -------
         self : SafeAlignment
         """
+        return self._fit_or_keep(self._fit, X, y)
+
+    def _fit(self, X, y):
+        ramp = _check_ramp(self.cluster_ramp)
         X, y = self._validate_training_data(X, y)
         distiller, _ = base_distiller(self.estimator)
         seed = check_seed(distiller)
@@ -237,7 +256,7 @@ class SafeAlignment(MetaDistiller):
         if (codes == -1).any() and distiller._weighted_terms(codes, unlabeled_share=1.0):
             X_scaled = scaler.transform(X).astype(np.float32)
             clusters, _ = cached(
-                self.memory, _check_clusters, X_scaled, codes, tuple(self.cluster_ramp), seed
+                self.memory, _check_clusters, X_scaled, codes, ramp, seed, version()
             )
             trust *= clusters.trust
             if trust > 0 and unseen.size:
@@ -247,7 +266,9 @@ class SafeAlignment(MetaDistiller):
                     "it can predict them; the alignment stays as the cluster check set it"
                 )
             elif trust > 0 and self.cv is not None:
-                holdout, trainings = self._check_holdout(distiller, X, y, codes, trust, seed)
+                holdout, trainings = self._check_holdout(
+                    distiller, X, y, classes, codes, trust, seed
+                )
                 if not holdout.keep:
                     trust = 0.0
         final = self._clone_with(unlabeled_trust=trust)
@@ -255,7 +276,7 @@ class SafeAlignment(MetaDistiller):
         fallback, choice = None, None
         if self.fallback == "linear" and not aligned and not unseen.size:
             (fallback, choice), _ = cached(
-                self.memory, fit_linear_fallback, X, codes, len(classes), scaler, random_state=seed
+                self.memory, _linear_fallback, X, codes, len(classes), scaler, seed, version()
             )
         branch = _branch(clusters, holdout, aligned)
         self.decision_ = AlignmentDecision(
@@ -275,21 +296,24 @@ class SafeAlignment(MetaDistiller):
         self.n_trainings_ = trainings + self.estimator_.n_trainings_
         return self
 
-    def _check_holdout(self, distiller, X, y, codes, trust, seed):
+    def _check_holdout(self, distiller, X, y, classes, codes, trust, seed):
         """The held-out comparison of the aligned and the plain student; trainings it ran."""
-        rows = holdout_rows(codes, max_rows=self.max_rows, n_splits=self.cv, random_state=seed)
+        n_splits = n_folds(self.cv)
+        rows = holdout_rows(codes, max_rows=self.max_rows, n_splits=n_splits, random_state=seed)
         # the students weigh the terms as the final fit will, though folds hide labels
         share = float(np.mean(codes == -1))
-        student = clone(distiller).set_params(unlabeled_trust=trust)
-        every = self.check_transport_every or distiller.transport_every
-        (aligned_right, plain_right), hit = cached(
-            self.memory, _holdout_rights, student, X[rows], y[rows], share, every, self.cv, seed
+        student = clone(distiller).set_params(
+            unlabeled_trust=trust,
+            transport_every=self.check_transport_every or distiller.transport_every,
+        )
+        args = (X[rows], y[rows], classes, share, self.cv, seed)
+        (aligned_right, plain_right, trained), hit = cached(
+            self.memory, _holdout_rights, student, content_key(student), *args, ignore=["student"]
         )
         check = summarise_holdout(
-            codes[rows], aligned_right, plain_right, n_splits=self.cv, margin=self.margin
+            codes[rows], aligned_right, plain_right, n_splits=n_splits, margin=self.margin
         )
-        trainings = 0 if hit or aligned_right is None else 2 * self.cv
-        return check, trainings
+        return check, 0 if hit else trained
 
     def _logits(self, X):
         logits = self.estimator_._logits(X)
@@ -298,27 +322,58 @@ class SafeAlignment(MetaDistiller):
         return logits
 
 
-def _check_clusters(X_scaled, codes, ramp, seed):
+def _check_ramp(ramp):
+    """``cluster_ramp`` as two floats, the first not above the second."""
+    try:
+        low, high = (float(value) for value in ramp)
+    except (TypeError, ValueError):
+        low = high = None
+    if low is None or np.isnan([low, high]).any() or low > high:
+        raise ValueError(
+            f"cluster_ramp must be two numbers (low, high) with low <= high, got {ramp!r}: "
+            "for example (0.5, 0.9), the default, or (-inf, -inf) to keep the trust at 1."
+        )
+    return low, high
+
+
+def _check_clusters(X_scaled, codes, ramp, seed, skcmkd_version):
     """:func:`skcmkd.assumptions.check_clusters` at its defaults (kept by ``memory``)."""
     return check_clusters(X_scaled, codes, ramp=ramp, random_state=seed)
 
 
-def _holdout_rights(student, X, y, unlabeled_share, transport_every, n_splits, seed):
+def _linear_fallback(X, codes, n_classes, scaler, seed, skcmkd_version):
+    """:func:`skcmkd.fallback.fit_linear_fallback` at its defaults (kept by ``memory``)."""
+    return fit_linear_fallback(X, codes, n_classes, scaler, random_state=seed)
+
+
+def _holdout_rights(student, key, X, y, classes, unlabeled_share, cv, seed):
     """:func:`skcmkd.assumptions.holdout_rights` with clones of ``student`` (kept by ``memory``).
 
-    The aligned students solve the transport every ``transport_every``
-    epochs (``check_transport_every``); the plain ones have no alignment term.
+    ``memory`` keys the student by ``key`` (:func:`~skcmkd._meta.content_key`).
+    The aligned students keep the student's parameters (its
+    ``transport_every`` is ``check_transport_every``); the plain ones have no
+    alignment term. Every student predicts ``classes``, labelled in its fold
+    or not.
+
+    Returns
+    -------
+    aligned_right, plain_right : ndarray or None
+    trainings : int
+        Nets trained.
     """
-    classes, codes = encode_labels(student.teacher, y)
+    labelled = labelled_mask(y)
+    codes = np.full(len(y), -1, dtype=np.int64)
+    codes[labelled] = np.searchsorted(classes, y[labelled])
+    trained = []
 
     def fit_predict(train_codes, aligned):
-        params = {"transport_every": transport_every} if aligned else {"unlabeled_trust": 0.0}
-        fold = fit_weighing(
-            clone(student).set_params(**params), X, _hidden(y, train_codes), unlabeled_share
-        )
+        fold = clone(student) if aligned else clone(student).set_params(unlabeled_trust=0.0)
+        fit_weighing(fold, X, _hidden(y, train_codes), unlabeled_share, classes)
+        trained.append(fold.n_trainings_)
         return np.searchsorted(classes, fold.predict(X))
 
-    return holdout_rights(codes, fit_predict, n_splits=n_splits, random_state=seed)
+    aligned_right, plain_right = holdout_rights(codes, fit_predict, cv=cv, random_state=seed)
+    return aligned_right, plain_right, sum(trained)
 
 
 def _hidden(y, train_codes):

@@ -1,8 +1,10 @@
 """The fitted teacher: an encoder into the latent space, a head, a bank."""
 
 import contextlib
+import hashlib
 from dataclasses import dataclass
 
+import joblib
 import numpy as np
 import torch
 from sklearn.linear_model import LogisticRegression
@@ -173,6 +175,41 @@ class Teacher:
 
     def __sklearn_clone__(self):
         return self
+
+    def fingerprint(self):
+        """A digest of what the teacher is: equal for teachers with equal contents.
+
+        Kind, classes, settings, bank, bank labels, head, and the encoder's
+        weights (or its fitted state): what a result computed with this
+        teacher depends on. The meta-estimators' ``memory=`` keys on it, so
+        that a teacher fitted again on the same data with the same seed, or
+        loaded from a save, finds what was kept for it. Computed once.
+
+        Returns
+        -------
+        digest : str
+        """
+        if getattr(self, "_fingerprint", None) is None:
+            digest = hashlib.blake2b(digest_size=20)
+            plain = [
+                self.kind,
+                [str(c) for c in self.classes_],
+                sorted(map(repr, self.settings.items())),
+            ]
+            digest.update(repr(plain).encode())
+            arrays = [self.bank_, self.bank_labels_, *(t.numpy() for t in self.head_params())]
+            if isinstance(self.encoder, nn.Module):
+                arrays += [t.detach().cpu().numpy() for t in self.encoder.state_dict().values()]
+            elif self.encoder is not None:
+                digest.update(joblib.hash(self.encoder).encode())
+            if self.scaler is not None:
+                digest.update(joblib.hash(self.scaler).encode())
+            for array in arrays:
+                array = np.ascontiguousarray(array)
+                digest.update(f"{array.dtype.str}{array.shape}".encode())
+                digest.update(memoryview(array).cast("B"))
+            self._fingerprint = digest.hexdigest()
+        return self._fingerprint
 
     @property
     def encoding(self):

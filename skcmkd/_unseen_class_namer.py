@@ -8,7 +8,7 @@ from sklearn.base import clone
 from ._compat import HasMethods, Interval, _fit_context
 from ._inputs import input_scaler
 from ._labels import encode_labels, unseen_codes
-from ._meta import MetaDistiller, base_distiller, cached, check_seed, fit_weighing
+from ._meta import MetaDistiller, base_distiller, cached, check_seed, content_key, fit_weighing
 from ._warnings import warn_user
 from .exceptions import UnseenClassesWarning
 from .unseen import UnseenNaming, name_unseen_classes
@@ -51,10 +51,8 @@ class UnseenClassNamer(MetaDistiller):
     min_fit : float or None, default=0.3
         The naming must match the teacher's class distances at least this
         much better than a naming drawn at random (``1 - mismatch / mean
-        mismatch``; 0 is chance). Chosen on probe seeds
-        (``docs/probe_unseen_gate.md``): teachers of labelled noise reached
-        0.23 at most, the agreeing mfeat pairs 0.35 at least. ``None``: no
-        bound.
+        mismatch``; 0 is chance). ``docs/probe_unseen_gate.md`` says how the
+        default was chosen. ``None``: no bound.
     max_p_value : float or None, default=0.5
         ... and better than this share of teachers with their classes
         shuffled (:func:`skcmkd.unseen.relational_p_value`): a sanity bound
@@ -67,8 +65,10 @@ class UnseenClassNamer(MetaDistiller):
     memory : None, str or joblib.Memory, default=None
         Where the first student's clusters and their naming are kept (as
         :class:`~sklearn.pipeline.Pipeline`'s ``memory``): a later fit on the
-        same rows and settings reuses them instead of training that student
-        again. ``None`` keeps nothing.
+        same rows, labels and settings (the teacher compared by content)
+        reuses them instead of training that student again. The distiller's
+        ``random_state`` must be fixed for a fit to find the last one's.
+        ``None`` keeps nothing.
 
     Attributes
     ----------
@@ -125,6 +125,8 @@ class UnseenClassNamer(MetaDistiller):
     def fit(self, X, y):
         """Name the unseen classes where the teacher's relations allow, then fit the final model.
 
+        Should the fit raise, the estimator is left as it was before it.
+
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
@@ -136,6 +138,9 @@ class UnseenClassNamer(MetaDistiller):
         -------
         self : UnseenClassNamer
         """
+        return self._fit_or_keep(self._fit, X, y)
+
+    def _fit(self, X, y):
         X, y = self._validate_training_data(X, y)
         distiller, _ = base_distiller(self.estimator)
         teacher = distiller.teacher
@@ -188,8 +193,9 @@ class UnseenClassNamer(MetaDistiller):
         # the first student's arrangement is its own: the teacher's is evened out
         first = self._clone_with(teacher_relations=0.0)
         seed = check_seed(base_distiller(first)[0])
+        args = (X, y, classes, codes, unseen, seed)
         (found, trained), hit = cached(
-            self.memory, _found_clusters, first, X, y, classes, codes, unseen, seed
+            self.memory, _found_clusters, first, content_key(first), *args, ignore=["first"]
         )
         evidence = (found.agreement, found.relational_fit, found.p_value)
         trusted, reason = found.trusted(self.min_fit, self.max_p_value)
@@ -200,8 +206,10 @@ class UnseenClassNamer(MetaDistiller):
         return UnseenNaming(names, *evidence, True, reason, counts), named, trainings
 
 
-def _found_clusters(first, X, y, classes, codes, unseen, seed):
+def _found_clusters(first, key, X, y, classes, codes, unseen, seed):
     """Train the first student, cluster its embedding, name the clusters (kept by ``memory``).
+
+    ``memory`` keys the student by ``key`` (:func:`~skcmkd._meta.content_key`).
 
     Returns
     -------

@@ -26,6 +26,7 @@ alignment terms) and then confirms it on held-out labelled rows
 (how much of the teacher's class arrangement to keep).
 """
 
+import numbers
 import warnings
 from dataclasses import asdict, dataclass
 
@@ -47,6 +48,7 @@ __all__ = [
     "check_clusters",
     "holdout_rows",
     "holdout_rights",
+    "n_folds",
     "compare_on_holdout",
     "summarise_holdout",
     "relation_agreement",
@@ -57,6 +59,11 @@ __all__ = [
 
 
 def _ramp(value, low, high):
+    """0 at or below ``low``, 1 at or above ``high``, linear between (a step where they meet)."""
+    if value >= high:
+        return 1.0
+    if value <= low:
+        return 0.0
     return float(np.clip((value - low) / (high - low), 0.0, 1.0))
 
 
@@ -464,7 +471,12 @@ def holdout_rows(codes, *, max_rows=2000, n_splits=3, random_state=0):
     return np.sort(np.r_[kept, others])
 
 
-def holdout_rights(codes, fit_predict, *, n_splits=3, random_state=0):
+def n_folds(cv):
+    """The number of folds of ``cv``: an int, or a splitter's ``get_n_splits()``."""
+    return int(cv) if isinstance(cv, numbers.Integral) else int(cv.get_n_splits())
+
+
+def holdout_rights(codes, fit_predict, *, cv=3, random_state=0):
     """Which held-out labelled rows the aligned and the plain students get right.
 
     The labelled rows are split into ``n_splits`` folds (stratified where
@@ -482,9 +494,13 @@ def holdout_rights(codes, fit_predict, *, n_splits=3, random_state=0):
         ``train_codes`` (``codes`` with the fold's rows set to ``-1``), with
         the alignment terms if ``aligned`` is true, and returns its
         predicted codes for all rows.
-    n_splits : int, default=3
+    cv : int or cross-validation splitter, default=3
+        An int: that many folds, shuffled and stratified where every class
+        has that many labelled rows. A splitter (``StratifiedKFold(...)``,
+        any object with ``split`` and ``get_n_splits``) splits the labelled
+        rows as it is.
     random_state : int, RandomState instance or None, default=0
-        Seeds the folds.
+        Seeds the folds of an int ``cv``.
 
     Returns
     -------
@@ -497,14 +513,17 @@ def holdout_rights(codes, fit_predict, *, n_splits=3, random_state=0):
     codes = np.asarray(codes)
     labelled = np.flatnonzero(codes >= 0)
     present, counts = np.unique(codes[labelled], return_counts=True)
+    n_splits = n_folds(cv)
     if len(present) < 2 or len(labelled) < 2 * n_splits:
         return None, None
-    splitter = StratifiedKFold if counts.min() >= n_splits else KFold
-    folds = splitter(
-        n_splits=n_splits,
-        shuffle=True,
-        random_state=check_random_state(random_state).randint(2**31),
-    )
+    folds = cv
+    if isinstance(cv, numbers.Integral):
+        splitter = StratifiedKFold if counts.min() >= n_splits else KFold
+        folds = splitter(
+            n_splits=n_splits,
+            shuffle=True,
+            random_state=check_random_state(random_state).randint(2**31),
+        )
     aligned_right, plain_right = np.zeros(len(labelled)), np.zeros(len(labelled))
     for _, held in folds.split(labelled, codes[labelled]):
         train_codes = codes.copy()
@@ -584,8 +603,7 @@ def compare_on_holdout(codes, fit_predict, *, n_splits=3, margin=0.04, random_st
     n_splits : int, default=3
     margin : float, default=0.04
         Accuracy (a fraction) the aligned students must gain over the plain
-        ones. Chosen among -4 ... +4 points on probe seeds, leaving one data
-        family out at a time (``docs/safety.md``).
+        ones (``docs/safety.md`` says how the default was chosen).
     random_state : int, RandomState instance or None, default=0
         Seeds the folds.
 
@@ -605,6 +623,6 @@ def compare_on_holdout(codes, fit_predict, *, n_splits=3, margin=0.04, random_st
     True
     """
     aligned_right, plain_right = holdout_rights(
-        codes, fit_predict, n_splits=n_splits, random_state=random_state
+        codes, fit_predict, cv=n_splits, random_state=random_state
     )
     return summarise_holdout(codes, aligned_right, plain_right, n_splits=n_splits, margin=margin)

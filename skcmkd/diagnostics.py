@@ -224,6 +224,8 @@ def decisions(model):
         Class name -> its ``decision_`` (``"SafeAlignment"``: an
         :class:`~skcmkd.AlignmentDecision`; ``"UnseenClassNamer"``: an
         :class:`~skcmkd.unseen.UnseenNaming`); empty for a distiller alone.
+        A class met twice in the chain is named with its path the second
+        time (``"SafeAlignment (estimator_)"``).
 
     Examples
     --------
@@ -238,10 +240,11 @@ def decisions(model):
     'nothing_to_align'
     """
     check_is_fitted(model)
-    records = {}
+    records, path = {}, ""
     while isinstance(getattr(model, "decision_", None), AlignmentDecision | UnseenNaming):
-        records[type(model).__name__] = model.decision_
-        model = model.estimator_
+        name = type(model).__name__
+        records[name if name not in records else f"{name} ({path.rstrip('.')})"] = model.decision_
+        model, path = model.estimator_, path + "estimator_."
     return records
 
 

@@ -117,8 +117,15 @@ def _class_path(cls):
     return {"class": f"{cls.__module__}:{cls.__qualname__}"}
 
 
-def _import_class(spec, base):
+def _import_class(spec, base, *, ours=False):
+    """The class ``spec`` names, a subclass of ``base``; with ``ours``, only a class of skcmkd.
+
+    With ``ours`` the module is checked before it is imported: a save cannot
+    make ``load_model`` import a module of its choosing.
+    """
     module_name, _, qualname = spec["class"].partition(":")
+    if ours and module_name.split(".")[0] != "skcmkd":
+        raise ValueError(f"{spec['class']} is not a class of skcmkd; refusing to load.")
     obj = importlib.import_module(module_name)
     for part in qualname.split("."):
         obj = getattr(obj, part)
@@ -383,7 +390,7 @@ class _Reader:
 
     def estimator(self, node, path):
         """The estimator of ``node``; ``path`` is its file prefix (``None`` for a template)."""
-        cls = _import_class({"class": node["class"]}, BaseEstimator)
+        cls = _import_class({"class": node["class"]}, BaseEstimator, ours=True)
         if _public_estimators().get(cls.__name__) is not cls:
             raise ValueError(f"{node['class']} is not an estimator of skcmkd; refusing to load.")
         model = cls(**{name: self.param(value, name) for name, value in node["params"].items()})
@@ -430,7 +437,7 @@ class _Reader:
         if "__scaler__" in keys:
             return _scaler_from_arrays(self.arrays, value["__scaler__"])
         if "__record__" in keys:
-            cls = _import_class({"class": value["__record__"]}, object)
+            cls = _import_class({"class": value["__record__"]}, object, ours=True)
             if not (_is_ours(cls) and dataclasses.is_dataclass(cls)):
                 raise ValueError(
                     f"{value['__record__']} is not a record of skcmkd; refusing to load."

@@ -661,3 +661,16 @@ def test_teacher_relations_zero_aligns_to_equidistant_class_means(unpaired):
 def _weights(model):
     """The weight of each term of a fitted model's loss, by name."""
     return {term.name: term.weight for term in model.net_.criterion_.terms}
+
+
+@pytest.mark.parametrize(
+    "params, where",
+    [
+        (dict(unlabeled_trust="auto"), "SafeAlignment"),
+        (dict(fallback="linear"), "SafeAlignment"),
+        (dict(unseen_classes="auto"), "UnseenClassNamer"),
+    ],
+)
+def test_a_parameter_of_skcmkd_0_2_says_where_it_went(unpaired, params, where):
+    with pytest.raises(TypeError, match=f"since skcmkd 0.3.*{where}.*make_safe_distiller"):
+        CrossModalDistiller(**FAST, **params).fit(unpaired["X_student"], unpaired["y_student"])

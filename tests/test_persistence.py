@@ -589,7 +589,7 @@ def test_a_save_cannot_name_a_class_outside_skcmkd(fitted, tmp_path):
     document = json.loads((tmp_path / "estimator.json").read_text())
     document["model"]["class"] = "sklearn.linear_model:LogisticRegression"
     (tmp_path / "estimator.json").write_text(json.dumps(document))
-    with pytest.raises(ValueError, match="is not an estimator of skcmkd; refusing to load"):
+    with pytest.raises(ValueError, match="is not a class of skcmkd; refusing to load"):
         load_model(tmp_path)
 
 

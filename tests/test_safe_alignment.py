@@ -295,3 +295,78 @@ def test_an_estimator_that_is_no_distiller_is_named():
     X, y = _clustered()
     with pytest.raises((TypeError, ValueError), match="estimator"):
         SafeAlignment(LogisticRegression()).fit(X, y)
+
+
+def test_memory_keys_the_teacher_by_content(tmp_path):
+    """A teacher fitted again (same data, same seed) or unpickled finds what was kept."""
+    import pickle
+
+    X_t, y_t = _teacher_data()
+    X, y = _clustered()
+    memory = str(tmp_path)
+    first = _safe(memory=memory).set_teacher(X_t, y_t, max_epochs=2).fit(X, y)
+    again = _safe(memory=memory).set_teacher(X_t, y_t, max_epochs=2)
+    assert again.teacher is not first.teacher
+    assert again.teacher.fingerprint() == first.teacher.fingerprint()
+    assert again.fit(X, y).n_trainings_ == 1
+    loaded = pickle.loads(pickle.dumps(_safe(memory=memory).set_teacher(X_t, y_t, max_epochs=2)))
+    assert loaded.fit(X, y).n_trainings_ == 1
+    other = _safe(memory=memory).set_teacher(X_t, np.roll(y_t, 1), max_epochs=2)
+    assert other.teacher.fingerprint() != first.teacher.fingerprint()
+    assert first.n_trainings_ == 7
+
+
+def test_a_fold_that_hides_a_class_keeps_predicting_it():
+    """Without a teacher, one class with few labels: a fold student still knows every class."""
+    rng = np.random.RandomState(0)
+    y = np.r_[np.zeros(6, int), np.ones(2, int), np.full(60, -1)]
+    X = (
+        rng.randn(68, 4)
+        + 3 * np.eye(4)[np.r_[np.zeros(6, int), np.ones(2, int), rng.randint(0, 2, 60)]]
+    )
+    model = SafeAlignment(
+        CrossModalDistiller(max_epochs=2, random_state=0), cluster_ramp=(-np.inf, -np.inf)
+    ).fit(X, y)
+    assert model.decision_.holdout.measured and model.decision_.clusters.trust == 1.0
+
+
+@pytest.mark.parametrize("ramp", [(0.9, 0.5), (1.0,), ("a", "b"), (np.nan, 1.0), 0.5])
+def test_a_bad_cluster_ramp_is_named(ramp):
+    X, y = _clustered()
+    with pytest.raises((ValueError, TypeError), match="cluster_ramp"):
+        _safe(cluster_ramp=ramp).fit(X, y)
+
+
+def test_a_ramp_that_is_a_step_keeps_or_drops_the_trust():
+    voices, y, _ = _voices()
+    assert (
+        _safe(cluster_ramp=(-np.inf, -np.inf), cv=None).fit(voices, y).decision_.unlabeled_trust
+        == 1.0
+    )
+    assert _safe(cluster_ramp=(0.5, 0.5), cv=None).fit(voices, y).decision_.unlabeled_trust == 0.0
+
+
+def test_a_splitter_as_cv():
+    from sklearn.model_selection import StratifiedKFold
+
+    X, y = _clustered()
+    model = _safe(cv=StratifiedKFold(2, shuffle=True, random_state=0), margin=-np.inf).fit(X, y)
+    assert model.decision_.holdout.measured and model.n_trainings_ == 5
+
+
+def test_a_failed_refit_leaves_the_model_as_it_was():
+    X, y = _clustered()
+    model = _safe(margin=np.inf).fit(X, y)
+    before = model.predict_proba(X)
+    with pytest.raises(ValueError):
+        model.fit(np.full_like(X[:, :4], np.nan), y)
+    assert model.n_features_in_ == 6
+    assert np.array_equal(model.predict_proba(X), before)
+
+
+def test_decisions_of_nested_meta_estimators_of_one_class_keep_both():
+    from skcmkd.diagnostics import decisions
+
+    X, y = _clustered()
+    model = SafeAlignment(SafeAlignment(CrossModalDistiller(**PARAMS), cv=None), cv=None).fit(X, y)
+    assert list(decisions(model)) == ["SafeAlignment", "SafeAlignment (estimator_)"]
