@@ -96,7 +96,7 @@ def run_split(case, seed, max_epochs=100):
     base.set_teacher(data.X_teacher, data.y_teacher, max_epochs=max_epochs)
     folds = {
         "default": StratifiedKFold(FOLDS, shuffle=True, random_state=seed),
-        "labelled": LabeledStratifiedKFold(FOLDS, random_state=seed),
+        "labelled": LabeledStratifiedKFold(FOLDS, shuffle=True, random_state=seed),
     }
     rows = []
     for point in POINTS:

@@ -60,7 +60,7 @@ print("teacher fitted once:", search.best_estimator_[-1].teacher is distiller.te
 
 # %%
 # With a scoring string: folds of labelled rows only.
-cv = LabeledStratifiedKFold(3, random_state=0)
+cv = LabeledStratifiedKFold(3, shuffle=True, random_state=0)
 balanced = GridSearchCV(
     pipeline, grid, cv=cv, scoring="balanced_accuracy", refit=prefer_defaults(defaults)
 )

@@ -87,7 +87,7 @@ print(safe.decision_.branch, "-", safe.decision_.reason)
 search = GridSearchCV(
     distiller.set_params(max_epochs=30),
     {"feature_weight": [0.0, 1.0, 5.0]},
-    cv=LabeledStratifiedKFold(3, random_state=0),
+    cv=LabeledStratifiedKFold(3, shuffle=True, random_state=0),
 )
 search.fit(X_student, y_student)
 print("best feature_weight:", search.best_params_["feature_weight"])

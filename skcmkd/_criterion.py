@@ -84,14 +84,19 @@ class DistillationLoss(nn.Module):
         for term in self.terms:
             term.reset()
 
-    def forward(self, y_pred, y_true, rows=None):
-        """The loss of one batch; ``rows``: the batch rows' indices in the training set."""
+    def forward(self, y_pred, y_true, rows=None, weights=None):
+        """The loss of one batch.
+
+        ``rows``: the batch rows' indices in the training set; ``weights``:
+        their sample weights (``None``: unweighted), which weigh the
+        cross-entropy of the labelled rows.
+        """
         logits, z, *rest = y_pred
         y = torch.as_tensor(y_true, device=logits.device).long()
         neighbors = rest[0] if rest else None
         rows = None if rows is None else torch.as_tensor(rows, device=logits.device)
         step = Step(logits, z, y, neighbors, self.target, self._sampler, rows, self.epoch)
-        ce = masked_cross_entropy(logits, y)
+        ce = masked_cross_entropy(logits, y, weights)
         terms, loss = {"ce": ce}, ce
         for term in self.active_terms():
             if term.needs_neighbors and step.z_neighbors is None:

@@ -17,13 +17,14 @@ from skorch.callbacks import ProgressBar
 
 from . import neighbors as neighbor_search
 from ._compat import Interval, StrOptions, _fit_context, validate_data
-from ._criterion import check_terms
+from ._criterion import DistillationLoss, check_terms
 from ._inputs import (
     check_device,
     check_features_and_labels,
     check_teacher_data,
     input_scaler,
     naming_input,
+    sample_weights,
 )
 from ._labels import encode_labels, teacher_codes, unseen_codes
 from ._net import StudentRows, student_net
@@ -236,6 +237,12 @@ class CrossModalDistiller(
         unlabelled rows for terms with ``per_unlabeled_row``) and warmed up
         over ``warmup_epochs``; see :mod:`skcmkd.terms` and "How to add a loss
         term" in ``docs/design.md``.
+    warm_start : bool, default=False
+        ``True``: a ``fit`` after a first one goes on training the same net
+        (its weights and optimizer state) for ``max_epochs`` more epochs, on
+        the rows it is given, with the first fit's input scaling; the history
+        grows and the teacher is kept. The classes must be those of the
+        first fit. ``False``: every ``fit`` starts a new net.
     random_state : int, RandomState instance or None, default=None
         Seeds weight initialisation, shuffling and teacher batches (and, by
         default, the teacher that :meth:`set_teacher` fits, and the checks of
@@ -363,6 +370,7 @@ class CrossModalDistiller(
         "verbose": ["verbose"],
         "progress_bar": ["boolean"],
         "terms": [list, None],
+        "warm_start": ["boolean"],
         "random_state": ["random_state"],
     }
 
@@ -397,6 +405,7 @@ class CrossModalDistiller(
         verbose=0,
         progress_bar=False,
         terms=None,
+        warm_start=False,
         random_state=None,
         **kwargs,
     ):
@@ -428,6 +437,7 @@ class CrossModalDistiller(
         self.verbose = verbose
         self.progress_bar = progress_bar
         self.terms = terms
+        self.warm_start = warm_start
         self.random_state = random_state
         for key, value in kwargs.items():
             setattr(self, key, value)
@@ -591,8 +601,11 @@ class CrossModalDistiller(
         return [term for term in terms if term.weight > 0]
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y):
+    def fit(self, X, y, sample_weight=None):
         """Train the student on student-modality data: one net, with these parameters.
+
+        With ``warm_start=True`` and a net fitted before, that net goes on
+        training for ``max_epochs`` more epochs instead.
 
         Parameters
         ----------
@@ -601,32 +614,41 @@ class CrossModalDistiller(
         y : array-like of shape (n_samples,)
             Labels; ``-1`` (or the string ``"-1"``) marks an unlabelled row.
             Unlabelled rows take part in the alignment terms only.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights of the labelled rows' cross-entropy: each
+            batch's cross-entropy is their weighted mean. The alignment terms
+            weigh every row alike (the weights of unlabelled rows are
+            unused). ``None`` or all ones: unweighted.
 
         Returns
         -------
         self : CrossModalDistiller
         """
-        return self._fit(X, y)
+        return self._fit(X, y, sample_weight=sample_weight)
 
-    def _fit(self, X, y, *, unlabeled_share=None, classes=None):
+    def _fit(self, X, y, *, sample_weight=None, unlabeled_share=None, classes=None):
         """:meth:`fit`; the meta-estimators pass ``unlabeled_share`` (:meth:`_weighted_terms`)
         and the ``classes`` of the fit their students stand for."""
         previous_state = dict(vars(self))
         try:
-            return self._train_on(X, y, unlabeled_share, classes)
+            return self._train_on(X, y, sample_weight, unlabeled_share, classes)
         except BaseException:
             # Never leave a half-trained (or NaN) model behind.
             vars(self).clear()
             vars(self).update(previous_state)
             raise
 
-    def _train_on(self, X, y, unlabeled_share, classes):
+    def _train_on(self, X, y, sample_weight, unlabeled_share, classes):
         y = check_features_and_labels(X, y, "X", "y")
         check_device(self.device)
+        warm = self.warm_start and self.__sklearn_is_fitted__()
         with naming_input("X"):
-            X, y = validate_data(self, X, y, dtype=[np.float64, np.float32])
+            X, y = validate_data(self, X, y, reset=not warm, dtype=[np.float64, np.float32])
+        weights = sample_weights(sample_weight, X)
         classes, codes = encode_labels(self.teacher, y, classes)
-        scaler = input_scaler().fit(X)
+        if warm:
+            self._check_warm_start(classes)
+        scaler = self.scaler_ if warm else input_scaler().fit(X)  # the net learnt this scaling
         X_scaled = scaler.transform(X).astype(np.float32)
         with torch_seed(self.random_state) as seed:
             terms = self._weighted_terms(codes, unlabeled_share)
@@ -648,7 +670,7 @@ class CrossModalDistiller(
                 if algorithm == "exact":
                     neighbor_search.warn_slow_search(len(X_scaled))
             net, prior_ratio = self._train(
-                X_scaled, codes, classes, terms, relations, seed, algorithm
+                X_scaled, codes, classes, terms, relations, seed, algorithm, weights, warm
             )
         self.classes_ = classes
         self.scaler_ = scaler
@@ -662,8 +684,35 @@ class CrossModalDistiller(
         self.history_ = net.history
         return self
 
-    def _train(self, X_scaled, codes, classes, terms, relations, seed, algorithm=None):
-        """Train one student net on scaled rows with these weighted terms."""
+    def _check_warm_start(self, classes):
+        """Refuse to continue a net whose classes or latent space no longer fit."""
+        if len(classes) != len(self.classes_) or not np.array_equal(classes, self.classes_):
+            raise ValueError(
+                f"warm_start=True continues the net fitted before, which predicts "
+                f"{self.classes_.tolist()}; this y (and teacher) give the classes "
+                f"{classes.tolist()}. Fit with warm_start=False to start a new net."
+            )
+        width = self.latent_dim if self.teacher is None else self.teacher.latent_dim_
+        if width != self._n_features_out:
+            raise ValueError(
+                f"warm_start=True continues the net fitted before, whose latent space has width "
+                f"{self._n_features_out}; the teacher set since has {width}. Fit with "
+                "warm_start=False to start a new net."
+            )
+
+    def _train(
+        self,
+        X_scaled,
+        codes,
+        classes,
+        terms,
+        relations,
+        seed,
+        algorithm=None,
+        weights=None,
+        warm=False,
+    ):
+        """Train one student net on scaled rows with these weighted terms (or go on training one)."""
         terms = copy.deepcopy(terms)
         n_classes = len(classes)
         positions = None if self.teacher is None else self.teacher.positions_in(classes)
@@ -693,21 +742,29 @@ class CrossModalDistiller(
             teacher_batch_size=self.teacher_batch_size,
             seed=seed,
         )
-        net = student_net(
-            self,
-            X_scaled.shape[1],
-            n_classes,
-            head_init=head,
-            loss=loss,
-            seed=seed,
-            callbacks=_progress_bar(self.progress_bar),
-        )
         neighbors = None
         if any(term.needs_neighbors for term in terms):
             neighbors = neighbor_table(
                 X_scaled, self.n_neighbors, algorithm=algorithm or "auto", warn=False
             )
-        net.fit(StudentRows(X_scaled, codes, neighbors, seed=seed), None)
+        rows = StudentRows(X_scaled, codes, neighbors, seed=seed, weights=weights)
+        if warm:
+            # the same module and optimizer state; this fit's loss; the history grows
+            net = copy.deepcopy(self.net_)
+            net.criterion_ = DistillationLoss(**loss).to(net.device)
+            net.set_params(max_epochs=self.max_epochs, lr=self.lr, verbose=self.verbose)
+            net.partial_fit(rows, None)
+        else:
+            net = student_net(
+                self,
+                X_scaled.shape[1],
+                n_classes,
+                head_init=head,
+                loss=loss,
+                seed=seed,
+                callbacks=_progress_bar(self.progress_bar),
+            )
+            net.fit(rows, None)
         _check_finite_weights(net.module_)
         return net, prior_ratio
 

@@ -28,6 +28,7 @@ __all__ = [
     "input_scaler",
     "labelled_mask",
     "naming_input",
+    "sample_weights",
     "stratified_subset",
 ]
 
@@ -188,6 +189,27 @@ def check_device(device):
             f"device={device!r} but torch finds no CUDA device on this machine; "
             "set device='cpu' (a model saved on a GPU loads and predicts on the CPU as it is)."
         )
+
+
+def sample_weights(sample_weight, X):
+    """``sample_weight`` checked, as a float array; ``None`` for none or all ones (unweighted).
+
+    Raises a clear error for weights of the wrong length or shape, negative,
+    NaN, infinite or all zero.
+    """
+    if sample_weight is None:
+        return None
+    weights = np.asarray(sample_weight, dtype=np.float64)
+    if weights.ndim != 1 or len(weights) != _n_rows(X):
+        raise ValueError(
+            f"sample_weight must hold one number per row of X ({_n_rows(X)}); got shape "
+            f"{weights.shape}."
+        )
+    if not np.isfinite(weights).all() or (weights < 0).any():
+        raise ValueError("sample_weight must be finite and non-negative; drop or fix those rows.")
+    if not weights.any():
+        raise ValueError("sample_weight is zero everywhere: give some rows a positive weight.")
+    return None if (weights == 1).all() else weights
 
 
 def _n_rows(data):

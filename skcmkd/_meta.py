@@ -83,7 +83,7 @@ def check_seed(distiller):
     return int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
 
 
-def fit_weighing(estimator, X, y, unlabeled_share, classes=None):
+def fit_weighing(estimator, X, y, unlabeled_share, classes=None, sample_weight=None):
     """Fit ``estimator``; a distiller weighs its terms by ``unlabeled_share`` of unlabelled rows.
 
     The meta-estimators' own students hide labels (held-out folds) or add
@@ -93,9 +93,11 @@ def fit_weighing(estimator, X, y, unlabeled_share, classes=None):
     every label of a class). Any other estimator is fitted as it is.
     """
     if not isinstance(estimator, CrossModalDistiller):
-        return estimator.fit(X, y)
+        return estimator.fit(X, y, sample_weight=sample_weight)
     estimator._validate_params()
-    return estimator._fit(X, y, unlabeled_share=unlabeled_share, classes=classes)
+    return estimator._fit(
+        X, y, sample_weight=sample_weight, unlabeled_share=unlabeled_share, classes=classes
+    )
 
 
 def content_key(estimator):
@@ -175,11 +177,11 @@ class MetaDistiller(
         """The wrapped distiller's fitted teacher (``None`` before :meth:`set_teacher`)."""
         return base_distiller(self.estimator)[0].teacher
 
-    def _fit_or_keep(self, fit, X, y):
-        """``fit(X, y)``; should it raise, the estimator is left as it was before this fit."""
+    def _fit_or_keep(self, fit, X, y, sample_weight):
+        """``fit(X, y, sample_weight)``; should it raise, the estimator is left as it was."""
         previous_state = dict(vars(self))
         try:
-            return fit(X, y)
+            return fit(X, y, sample_weight)
         except BaseException:
             vars(self).clear()
             vars(self).update(previous_state)

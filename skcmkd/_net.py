@@ -36,9 +36,10 @@ __all__ = [
 class StudentRows(torch.utils.data.Dataset):
     """Training rows, each with its index and one of its nearest neighbours drawn afresh.
 
-    Items are ``({"X": row, "row": index, "neighbor": ...}, y)``; the net
-    hands ``"row"`` to the loss (terms that keep something per row, such as
-    feature alignment's targets, :class:`~skcmkd.terms.FeatureAlignment`),
+    Items are ``({"X": row, "row": index, "neighbor": ..., "weight": ...}, y)``;
+    the net hands ``"row"`` (terms that keep something per row, such as
+    feature alignment's targets, :class:`~skcmkd.terms.FeatureAlignment`) and
+    ``"weight"`` (the sample weight of the row's cross-entropy) to the loss,
     not to the module.
 
     Parameters
@@ -52,12 +53,15 @@ class StudentRows(torch.utils.data.Dataset):
         neighbour.
     seed : int, default=0
         Seeds the draws of neighbours.
+    weights : ndarray of shape (n_samples,) or None, default=None
+        Sample weights; ``None``: items carry none (an unweighted fit).
     """
 
-    def __init__(self, X, y, neighbors=None, seed=0):
+    def __init__(self, X, y, neighbors=None, seed=0, weights=None):
         self.X = torch.as_tensor(X)
         self.y = torch.as_tensor(y)
         self.neighbors = None if neighbors is None else torch.as_tensor(neighbors)
+        self.weights = None if weights is None else torch.as_tensor(weights, dtype=torch.float32)
         self.generator = torch.Generator().manual_seed(int(seed))
 
     def __len__(self):
@@ -65,6 +69,8 @@ class StudentRows(torch.utils.data.Dataset):
 
     def __getitem__(self, i):
         item = {"X": self.X[i], "row": torch.as_tensor(i)}
+        if self.weights is not None:
+            item["weight"] = self.weights[i]
         if self.neighbors is not None:
             pick = torch.randint(self.neighbors.shape[1], (), generator=self.generator)
             item["neighbor"] = self.X[self.neighbors[i, pick]]
@@ -82,6 +88,8 @@ class StudentRows(torch.utils.data.Dataset):
         """
         rows = torch.as_tensor(indices)
         batch = {"X": self.X[rows], "row": rows}
+        if self.weights is not None:
+            batch["weight"] = self.weights[rows]
         if self.neighbors is not None:
             picks = torch.randint(self.neighbors.shape[1], (len(rows),), generator=self.generator)
             batch["neighbor"] = self.X[self.neighbors[rows, picks]]
@@ -177,14 +185,15 @@ class DistillerNet(NeuralNet):
         self.criterion_.reset()  # what the terms kept per row is not part of the model
 
     def infer(self, x, **fit_params):
-        """The module's output; a batch's row indices go to the loss, not the module."""
-        if isinstance(x, Mapping) and "row" in x:
-            x = {key: value for key, value in x.items() if key != "row"}
+        """The module's output; a batch's row indices and weights go to the loss, not the module."""
+        if isinstance(x, Mapping) and ("row" in x or "weight" in x):
+            x = {key: value for key, value in x.items() if key not in ("row", "weight")}
         return super().infer(x, **fit_params)
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
         rows = X.get("row") if isinstance(X, Mapping) else None
-        loss = self.criterion_(y_pred, y_true, rows=rows)
+        weights = X.get("weight") if isinstance(X, Mapping) else None
+        loss = self.criterion_(y_pred, y_true, rows=rows, weights=weights)
         terms = self.criterion_.terms_
         if not torch.isfinite(loss):
             bad = [name for name, value in terms.items() if not torch.isfinite(value)]

@@ -5,9 +5,10 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 from sklearn.base import clone
+from sklearn.model_selection import check_cv
 
 from ._compat import HasMethods, Interval, StrOptions, _fit_context
-from ._inputs import input_scaler, labelled_mask
+from ._inputs import input_scaler, labelled_mask, sample_weights
 from ._labels import encode_labels, unseen_codes
 from ._meta import MetaDistiller, base_distiller, cached, check_seed, content_key, fit_weighing
 from ._pickling import version
@@ -110,13 +111,14 @@ class SafeAlignment(MetaDistiller):
         Accuracy (a fraction) on the held-out labelled rows by which the
         aligned students must beat the plain ones for the alignment to stay.
         ``-inf`` measures and always keeps it.
-    cv : int, cross-validation splitter or None, default=3
+    cv : int, cross-validation splitter, iterable or None, default=3
         Folds of the held-out check over the labelled rows (each held out
         once): an int is that many shuffled folds, stratified where every
         class has that many labelled rows; a splitter
-        (``StratifiedKFold(5)``...) splits them as it is. ``None`` skips the
-        check: the cluster check alone decides, and no net but the final one
-        is trained.
+        (``StratifiedKFold(5)``...) splits them as it is, and an iterable
+        of ``(train, test)`` index arrays into the labelled rows gives the
+        folds themselves. ``None`` skips the check: the cluster check alone
+        decides, and no net but the final one is trained.
     max_rows : int, default=2000
         The held-out check's students train on at most this many rows
         (:func:`skcmkd.assumptions.holdout_rows`: every labelled row up to
@@ -195,6 +197,7 @@ class SafeAlignment(MetaDistiller):
         "cv": [
             Interval(numbers.Integral, 2, None, closed="left"),
             HasMethods(["split", "get_n_splits"]),
+            "cv_object",
             None,
         ],
         "max_rows": [Interval(numbers.Integral, 2, None, closed="left")],
@@ -226,7 +229,7 @@ class SafeAlignment(MetaDistiller):
         self.memory = memory
 
     @_fit_context(prefer_skip_nested_validation=False)
-    def fit(self, X, y):
+    def fit(self, X, y, sample_weight=None):
         """Check the alignment on the labelled rows, then fit the final model.
 
         Should the fit raise, the estimator is left as it was before it.
@@ -237,16 +240,22 @@ class SafeAlignment(MetaDistiller):
             Student-modality inputs.
         y : array-like of shape (n_samples,)
             Labels; ``-1`` (or ``"-1"``) marks an unlabelled row.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weights of the labelled rows, given to every fit this one makes
+            (the held-out students, the final model, the linear fall-back);
+            the cluster check weighs the rows alike. ``None`` or all ones:
+            unweighted.
 
         Returns
         -------
         self : SafeAlignment
         """
-        return self._fit_or_keep(self._fit, X, y)
+        return self._fit_or_keep(self._fit, X, y, sample_weight)
 
-    def _fit(self, X, y):
+    def _fit(self, X, y, sample_weight):
         ramp = _check_ramp(self.cluster_ramp)
         X, y = self._validate_training_data(X, y)
+        weights = sample_weights(sample_weight, X)
         distiller, _ = base_distiller(self.estimator)
         seed = check_seed(distiller)
         classes, codes = encode_labels(distiller.teacher, y)
@@ -267,7 +276,7 @@ class SafeAlignment(MetaDistiller):
                 )
             elif trust > 0 and self.cv is not None:
                 holdout, trainings = self._check_holdout(
-                    distiller, X, y, classes, codes, trust, seed
+                    distiller, X, y, weights, classes, codes, trust, seed
                 )
                 if not holdout.keep:
                     trust = 0.0
@@ -276,7 +285,9 @@ class SafeAlignment(MetaDistiller):
         fallback, choice = None, None
         if self.fallback == "linear" and not aligned and not unseen.size:
             (fallback, choice), _ = cached(
-                self.memory, _linear_fallback, X, codes, len(classes), scaler, seed, version()
+                self.memory,
+                _linear_fallback,
+                *(X, codes, len(classes), scaler, weights, seed, version()),
             )
         branch = _branch(clusters, holdout, aligned)
         self.decision_ = AlignmentDecision(
@@ -290,15 +301,17 @@ class SafeAlignment(MetaDistiller):
         )
         if distiller.verbose:
             print(f"SafeAlignment: {self.decision_.reason}")
-        self.estimator_ = final.fit(X, y)
+        self.estimator_ = final.fit(X, y, sample_weight=weights)
         self.fallback_ = fallback
         self.classes_ = self.estimator_.classes_
         self.n_trainings_ = trainings + self.estimator_.n_trainings_
         return self
 
-    def _check_holdout(self, distiller, X, y, classes, codes, trust, seed):
+    def _check_holdout(self, distiller, X, y, weights, classes, codes, trust, seed):
         """The held-out comparison of the aligned and the plain student; trainings it ran."""
-        n_splits = n_folds(self.cv)
+        # an iterable of splits becomes a splitter; an int keeps its own folds
+        cv = self.cv if isinstance(self.cv, numbers.Integral) else check_cv(self.cv)
+        n_splits = n_folds(cv)
         rows = holdout_rows(codes, max_rows=self.max_rows, n_splits=n_splits, random_state=seed)
         # the students weigh the terms as the final fit will, though folds hide labels
         share = float(np.mean(codes == -1))
@@ -306,7 +319,8 @@ class SafeAlignment(MetaDistiller):
             unlabeled_trust=trust,
             transport_every=self.check_transport_every or distiller.transport_every,
         )
-        args = (X[rows], y[rows], classes, share, self.cv, seed)
+        args = (X[rows], y[rows], None if weights is None else weights[rows], classes, share)
+        args = (*args, cv, seed)
         (aligned_right, plain_right, trained), hit = cached(
             self.memory, _holdout_rights, student, content_key(student), *args, ignore=["student"]
         )
@@ -341,12 +355,14 @@ def _check_clusters(X_scaled, codes, ramp, seed, skcmkd_version):
     return check_clusters(X_scaled, codes, ramp=ramp, random_state=seed)
 
 
-def _linear_fallback(X, codes, n_classes, scaler, seed, skcmkd_version):
+def _linear_fallback(X, codes, n_classes, scaler, weights, seed, skcmkd_version):
     """:func:`skcmkd.fallback.fit_linear_fallback` at its defaults (kept by ``memory``)."""
-    return fit_linear_fallback(X, codes, n_classes, scaler, random_state=seed)
+    return fit_linear_fallback(
+        X, codes, n_classes, scaler, sample_weight=weights, random_state=seed
+    )
 
 
-def _holdout_rights(student, key, X, y, classes, unlabeled_share, cv, seed):
+def _holdout_rights(student, key, X, y, weights, classes, unlabeled_share, cv, seed):
     """:func:`skcmkd.assumptions.holdout_rights` with clones of ``student`` (kept by ``memory``).
 
     ``memory`` keys the student by ``key`` (:func:`~skcmkd._meta.content_key`).
@@ -368,7 +384,7 @@ def _holdout_rights(student, key, X, y, classes, unlabeled_share, cv, seed):
 
     def fit_predict(train_codes, aligned):
         fold = clone(student) if aligned else clone(student).set_params(unlabeled_trust=0.0)
-        fit_weighing(fold, X, _hidden(y, train_codes), unlabeled_share, classes)
+        fit_weighing(fold, X, _hidden(y, train_codes), unlabeled_share, classes, weights)
         trained.append(fold.n_trainings_)
         return np.searchsorted(classes, fold.predict(X))
 

@@ -6,7 +6,7 @@ import numpy as np
 from sklearn.base import clone
 
 from ._compat import HasMethods, Interval, _fit_context
-from ._inputs import input_scaler
+from ._inputs import input_scaler, sample_weights
 from ._labels import encode_labels, unseen_codes
 from ._meta import MetaDistiller, base_distiller, cached, check_seed, content_key, fit_weighing
 from ._warnings import warn_user
@@ -122,7 +122,7 @@ class UnseenClassNamer(MetaDistiller):
         self.memory = memory
 
     @_fit_context(prefer_skip_nested_validation=False)
-    def fit(self, X, y):
+    def fit(self, X, y, sample_weight=None):
         """Name the unseen classes where the teacher's relations allow, then fit the final model.
 
         Should the fit raise, the estimator is left as it was before it.
@@ -133,15 +133,19 @@ class UnseenClassNamer(MetaDistiller):
             Student-modality inputs.
         y : array-like of shape (n_samples,)
             Labels; ``-1`` (or ``"-1"``) marks an unlabelled row.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weights of the labelled rows, given to the first student and the
+            final model (named rows weigh 1). ``None`` or all ones: unweighted.
 
         Returns
         -------
         self : UnseenClassNamer
         """
-        return self._fit_or_keep(self._fit, X, y)
+        return self._fit_or_keep(self._fit, X, y, sample_weight)
 
-    def _fit(self, X, y):
+    def _fit(self, X, y, sample_weight):
         X, y = self._validate_training_data(X, y)
+        weights = sample_weights(sample_weight, X)
         distiller, _ = base_distiller(self.estimator)
         teacher = distiller.teacher
         classes, codes = encode_labels(teacher, y)
@@ -152,7 +156,9 @@ class UnseenClassNamer(MetaDistiller):
                 classes[unseen].tolist(), None, None, None, False, _nothing_to_name(unseen)
             )
         else:
-            self.decision_, named_codes, trainings = self._name(X, y, classes, codes, unseen)
+            self.decision_, named_codes, trainings = self._name(
+                X, y, weights, classes, codes, unseen
+            )
             if not self.decision_.named:
                 warn_user(
                     f"The teacher's classes {self.decision_.unseen} have no labelled row and are "
@@ -166,17 +172,20 @@ class UnseenClassNamer(MetaDistiller):
             print(f"UnseenClassNamer: {self.decision_.reason}")
         final = clone(self.estimator)
         if named_codes is codes:
-            final.fit(X, y)
+            final.fit(X, y, sample_weight=weights)
         else:
             # the named rows keep the weight the alignment gives unlabelled rows
             share = float(np.mean(codes == -1))
-            fit_weighing(final, X, _named(y, classes, codes, named_codes), share)
+            named = _named(y, classes, codes, named_codes)
+            fit_weighing(
+                final, X, named, share, sample_weight=_named_weights(weights, codes, named_codes)
+            )
         self.estimator_ = final
         self.classes_ = final.classes_
         self.n_trainings_ = trainings + final.n_trainings_
         return self
 
-    def _name(self, X, y, classes, codes, unseen):
+    def _name(self, X, y, weights, classes, codes, unseen):
         """The naming record, the codes to train on and the trainings run."""
         names = classes[unseen].tolist()
         seen = np.unique(codes[codes >= 0])
@@ -193,7 +202,7 @@ class UnseenClassNamer(MetaDistiller):
         # the first student's arrangement is its own: the teacher's is evened out
         first = self._clone_with(teacher_relations=0.0)
         seed = check_seed(base_distiller(first)[0])
-        args = (X, y, classes, codes, unseen, seed)
+        args = (X, y, weights, classes, codes, unseen, seed)
         (found, trained), hit = cached(
             self.memory, _found_clusters, first, content_key(first), *args, ignore=["first"]
         )
@@ -206,7 +215,7 @@ class UnseenClassNamer(MetaDistiller):
         return UnseenNaming(names, *evidence, True, reason, counts), named, trainings
 
 
-def _found_clusters(first, key, X, y, classes, codes, unseen, seed):
+def _found_clusters(first, key, X, y, weights, classes, codes, unseen, seed):
     """Train the first student, cluster its embedding, name the clusters (kept by ``memory``).
 
     ``memory`` keys the student by ``key`` (:func:`~skcmkd._meta.content_key`).
@@ -217,7 +226,7 @@ def _found_clusters(first, key, X, y, classes, codes, unseen, seed):
     trainings : int
         Nets the first student trained.
     """
-    first.fit(X, y)
+    first.fit(X, y, sample_weight=weights)
     z = first.transform(X)
     X_scaled = input_scaler().fit(X).transform(X).astype(np.float32)
     teacher = base_distiller(first)[0].teacher
@@ -239,6 +248,15 @@ def _named(y, classes, codes, named_codes):
     named = y.astype(np.result_type(y.dtype, labels.dtype) if same_kind else object)
     named[rows] = labels
     return named
+
+
+def _named_weights(weights, codes, named_codes):
+    """The sample weights of the final fit: the user's, and 1 for each named row."""
+    if weights is None:
+        return None
+    weights = weights.copy()
+    weights[named_codes != codes] = 1.0
+    return weights
 
 
 def _nothing_to_name(unseen):

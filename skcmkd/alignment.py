@@ -42,11 +42,13 @@ __all__ = [
 SOLVERS = ("emd", "sinkhorn", "sliced")
 
 
-def masked_cross_entropy(logits, y):
-    """Mean cross-entropy over the labelled rows (``y >= 0``).
+def masked_cross_entropy(logits, y, weight=None):
+    """Mean cross-entropy over the labelled rows (``y >= 0``), weighted if ``weight`` is given.
 
     Rows with ``y == -1`` are unlabelled and ignored. A batch with no labelled
-    row gives a zero that still carries a graph, never a NaN.
+    row gives a zero that still carries a graph, never a NaN. With ``weight``
+    (one non-negative number per row), the mean is weighted: the labelled
+    rows' weighted sum divided by their weights' sum.
 
     Examples
     --------
@@ -57,9 +59,14 @@ def masked_cross_entropy(logits, y):
     >>> float(masked_cross_entropy(logits, torch.tensor([-1, -1])))
     0.0
     """
-    n_labelled = int((y >= 0).sum())
-    total = F.cross_entropy(logits, y, ignore_index=-1, reduction="sum")
-    return total / max(n_labelled, 1)
+    if weight is None:
+        n_labelled = int((y >= 0).sum())
+        total = F.cross_entropy(logits, y, ignore_index=-1, reduction="sum")
+        return total / max(n_labelled, 1)
+    labelled = y >= 0
+    weight = torch.as_tensor(weight, dtype=logits.dtype, device=logits.device) * labelled
+    each = F.cross_entropy(logits, y, ignore_index=-1, reduction="none")
+    return (each * weight).sum() / weight.sum().clamp_min(torch.finfo(logits.dtype).tiny)
 
 
 def joint_embedding(z, label_probs=None, *, label_cost=0.0, scale=1.0):

@@ -378,7 +378,7 @@ def teacher_contribution(
             "set_teacher(X_teacher, y_teacher) first; its settings fit the controls too."
         )
     if cv is None or isinstance(cv, int):
-        cv = LabeledStratifiedKFold(cv or 5, random_state=random_state)
+        cv = LabeledStratifiedKFold(cv or 5, shuffle=True, random_state=random_state)
     settings = dict(teacher.settings)
     seed = check_random_state(random_state).randint(np.iinfo(np.int32).max)
     noise_settings = {k: v for k, v in settings.items() if k != "encoder"}

@@ -143,7 +143,16 @@ def scalings(scaler):
 
 
 def fit_linear_fallback(
-    X, codes, n_classes, scaler, *, max_rows=2000, cv_rows=500, n_splits=5, random_state=0
+    X,
+    codes,
+    n_classes,
+    scaler,
+    *,
+    max_rows=2000,
+    cv_rows=500,
+    n_splits=5,
+    sample_weight=None,
+    random_state=0,
 ):
     """Fit the linear model the student's predictions are combined with.
 
@@ -165,6 +174,9 @@ def fit_linear_fallback(
         Labelled rows the cross-validation compares the scalings on at most.
     n_splits : int, default=5
         Folds of that cross-validation (fewer where a class has fewer rows).
+    sample_weight : ndarray of shape (n_samples,) or None, default=None
+        Weights of the rows; the labelled rows' weigh the logistic
+        regression's fits (and its cross-validation).
     random_state : int, RandomState instance or None, default=0
         Draws the folds and, beyond ``max_rows`` labelled rows, the rows.
 
@@ -188,6 +200,7 @@ def fit_linear_fallback(
     if len(labelled) > max_rows:
         labelled = stratified_subset(labelled, codes[labelled], max_rows, rng)
     y = codes[labelled]
+    weights = None if sample_weight is None else np.asarray(sample_weight)[labelled]
     maps = scalings(scaler)
     inputs = {name: _apply(X[labelled], *maps[name]) for name in SCALINGS}
     compared = np.arange(len(labelled))
@@ -198,8 +211,11 @@ def fit_linear_fallback(
     if n_splits >= 2:
         folds = StratifiedKFold(n_splits, shuffle=True, random_state=rng.randint(2**31))
         for name in SCALINGS:
+            fit_params = {} if weights is None else {"sample_weight": weights[compared]}
             with _quiet():
-                scores = cross_val_score(_logistic(), inputs[name][compared], y[compared], cv=folds)
+                scores = cross_val_score(
+                    _logistic(), inputs[name][compared], y[compared], cv=folds, params=fit_params
+                )
             cv[name] = float(scores.mean())
         scaling = "global" if cv["global"] > cv["standardised"] else "standardised"
         reason = (
@@ -214,7 +230,7 @@ def fit_linear_fallback(
             f"regression on {len(labelled)} labelled rows, standardised"
         )
     with _quiet():
-        model = _logistic().fit(inputs[scaling], y)
+        model = _logistic().fit(inputs[scaling], y, sample_weight=weights)
     coef, intercept = model.coef_, model.intercept_
     if coef.shape[0] == 1:  # two classes: sklearn keeps the second class's logit only
         coef = np.vstack([np.zeros_like(coef), coef])

@@ -1,27 +1,43 @@
-"""Choosing hyper-parameters on partly labelled data: folds and a label-free scorer.
+"""Choosing hyper-parameters on partly labelled data: folds and scorers.
 
 scikit-learn's default folds (``StratifiedKFold`` on ``y``) treat ``-1`` as
 one more class: every validation fold then holds unlabelled rows, which the
-estimator's own ``score`` skips but any ``scoring=`` string counts as errors
+estimator's own ``score`` skips but a ``scoring=`` string counts as errors
 (accuracy is scaled down by the labelled share of the fold; scorers of
 probabilities fail on the unknown label ``-1``), and every training fold
-loses a share of the unlabelled rows the alignment terms learn from. Nothing
-stops that combination: the estimator never sees the scorer. :class:`LabeledStratifiedKFold` folds the labelled rows
-only and keeps every unlabelled row in every training fold, so that any
-scorer is right and no unlabelled row is wasted. :func:`bound_score` is a
-scorer that needs no label: the measurable terms of the bound (feature and
-label alignment) on the rows it is given, labelled or not.
+loses a share of the unlabelled rows the alignment terms learn from. The
+estimator never sees the scorer, so nothing it does can refuse that
+combination. Three ways are right by construction:
+
+- no ``scoring=`` (the estimator's ``score``, which skips ``-1`` rows);
+- :func:`labeled_scorer`: any scorer, or several, scoring the labelled rows
+  of whatever folds it is given;
+- :class:`LabeledStratifiedKFold`: folds of the labelled rows only, every
+  unlabelled row in every training fold, so that any scorer is right and no
+  unlabelled row is wasted.
+
+:func:`bound_score` is a scorer that needs no label: the measurable terms of
+the bound (feature and label alignment) on the rows it is given, labelled or
+not.
 """
 
 import warnings
 
 import numpy as np
+from sklearn.metrics import check_scoring
 from sklearn.model_selection import BaseCrossValidator, StratifiedKFold
 
+from ._compat import _safe_indexing
 from ._inputs import labelled_mask
 from .alignment import measured_feature_alignment
 
-__all__ = ["LabeledStratifiedKFold", "LabelledStratifiedKFold", "bound_score", "prefer_defaults"]
+__all__ = [
+    "LabeledStratifiedKFold",
+    "LabelledStratifiedKFold",
+    "bound_score",
+    "labeled_scorer",
+    "prefer_defaults",
+]
 
 
 class LabeledStratifiedKFold(BaseCrossValidator):
@@ -38,23 +54,33 @@ class LabeledStratifiedKFold(BaseCrossValidator):
     n_splits : int, default=5
         Number of folds; at least 2. Classes with fewer labelled rows than
         folds get a warning from ``StratifiedKFold``.
-    shuffle : bool, default=True
-        Shuffle each class's labelled rows before splitting.
+    shuffle : bool, default=False
+        Shuffle each class's labelled rows before splitting. Unshuffled, or
+        shuffled with an int ``random_state``, the folds are the same at
+        every call of :meth:`split` (successive halving and nested searches
+        need that), as with scikit-learn's splitters.
     random_state : int, RandomState instance or None, default=None
-        Seeds the shuffle.
+        Seeds the shuffle; only with ``shuffle=True`` (as
+        :class:`~sklearn.model_selection.StratifiedKFold`, it is an error
+        otherwise).
 
     Examples
     --------
     >>> import numpy as np
     >>> from skcmkd.model_selection import LabeledStratifiedKFold
     >>> y = np.array([0, 0, 1, 1, -1, -1, -1])
-    >>> for train, test in LabeledStratifiedKFold(2, shuffle=False).split(np.zeros(7), y):
+    >>> for train, test in LabeledStratifiedKFold(2).split(np.zeros(7), y):
     ...     print(train, test)
     [1 3 4 5 6] [0 2]
     [0 2 4 5 6] [1 3]
     """
 
-    def __init__(self, n_splits=5, *, shuffle=True, random_state=None):
+    def __init__(self, n_splits=5, *, shuffle=False, random_state=None):
+        if not shuffle and random_state is not None:
+            raise ValueError(
+                "Setting a random_state has no effect since shuffle is False: pass "
+                "shuffle=True to shuffle the labelled rows with it, or leave random_state None."
+            )
         self.n_splits = n_splits
         self.shuffle = shuffle
         self.random_state = random_state
@@ -103,7 +129,7 @@ class LabeledStratifiedKFold(BaseCrossValidator):
 class LabelledStratifiedKFold(LabeledStratifiedKFold):
     """Deprecated spelling of :class:`LabeledStratifiedKFold`; removed in skcmkd 0.4."""
 
-    def __init__(self, n_splits=5, *, shuffle=True, random_state=None):
+    def __init__(self, n_splits=5, *, shuffle=False, random_state=None):
         warnings.warn(
             "LabelledStratifiedKFold is renamed LabeledStratifiedKFold (scikit-learn's "
             "spelling); the old name is removed in skcmkd 0.4.",
@@ -111,6 +137,70 @@ class LabelledStratifiedKFold(LabeledStratifiedKFold):
             stacklevel=2,
         )
         super().__init__(n_splits, shuffle=shuffle, random_state=random_state)
+
+
+def labeled_scorer(scoring):
+    """Scorers that score the labelled rows only (``y != -1``), on any folds.
+
+    ``GridSearchCV(d, grid, scoring="accuracy")`` on scikit-learn's default
+    folds counts every unlabelled validation row as an error;
+    ``scoring=labeled_scorer("accuracy")`` scores the same predictions on
+    the labelled rows alone, whatever the folds, in any search or
+    cross-validation that takes a ``scoring=``.
+
+    Parameters
+    ----------
+    scoring : str, callable, list, tuple, set or dict
+        What scikit-learn's ``scoring=`` takes: a scorer's name
+        (``"accuracy"``, ``"f1_macro"``...) or a scorer; several of them
+        (a list, tuple or set of names, or a dict of name to scorer) for a
+        multi-metric search.
+
+    Returns
+    -------
+    scorer : callable or dict
+        A scorer ``scorer(estimator, X, y)``; for several, a dict of them by
+        name (``refit=`` takes those names).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from skcmkd.model_selection import labeled_scorer
+    >>> X, y = np.arange(8.0)[:, None], np.array([0, 0, 0, 0, 1, 1, 1, 1])
+    >>> model = LogisticRegression().fit(X, y)
+    >>> y_partial = np.array([0, -1, 0, -1, 1, -1, 1, -1])  # half the rows unlabelled
+    >>> labeled_scorer("accuracy")(model, X, y_partial)
+    1.0
+    """
+    if isinstance(scoring, dict):
+        return {name: labeled_scorer(each) for name, each in scoring.items()}
+    if isinstance(scoring, (list, tuple, set)):
+        return {name: labeled_scorer(name) for name in scoring}
+    return _LabeledScorer(scoring)
+
+
+class _LabeledScorer:
+    """A scorer on the labelled rows of what it is given (:func:`labeled_scorer`)."""
+
+    def __init__(self, scoring):
+        self.scoring = scoring
+
+    def __call__(self, estimator, X, y, **kwargs):
+        if y is None:
+            raise ValueError("labeled_scorer needs y: it scores the labelled rows.")
+        rows = np.flatnonzero(labelled_mask(np.asarray(y)))
+        if not len(rows):
+            raise ValueError(
+                "This validation fold holds no labelled row (every y is -1): nothing to "
+                "score. Use cv=LabeledStratifiedKFold(...) for folds of labelled rows."
+            )
+        scorer = check_scoring(estimator, scoring=self.scoring)
+        kwargs = {name: _safe_indexing(value, rows) for name, value in kwargs.items()}
+        return scorer(estimator, _safe_indexing(X, rows), _safe_indexing(y, rows), **kwargs)
+
+    def __repr__(self):
+        return f"labeled_scorer({self.scoring!r})"
 
 
 def bound_score(estimator, X, y=None, *, max_rows=1000):

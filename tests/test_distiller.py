@@ -562,7 +562,7 @@ def test_scoring_string_with_labelled_folds_is_right(unpaired):
     from skcmkd.model_selection import LabeledStratifiedKFold
 
     distiller = _teacher_distiller(unpaired, max_epochs=1)
-    cv = LabeledStratifiedKFold(3, random_state=0)
+    cv = LabeledStratifiedKFold(3, shuffle=True, random_state=0)
     search = GridSearchCV(distiller, {"feature_weight": [0.1, 1.0]}, cv=cv, scoring="accuracy")
     search.fit(unpaired["X_student"], unpaired["y_student"])
     default = GridSearchCV(distiller, {"feature_weight": [0.1, 1.0]}, cv=cv)

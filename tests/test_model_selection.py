@@ -25,7 +25,7 @@ def test_folds_never_validate_on_unlabelled_rows(
     rng = np.random.RandomState(seed)
     y = np.r_[np.repeat(np.arange(n_classes), per_class), np.full(n_unlabelled, -1)]
     y = y[rng.permutation(len(y))]
-    cv = LabeledStratifiedKFold(n_splits, random_state=seed)
+    cv = LabeledStratifiedKFold(n_splits, shuffle=True, random_state=seed)
     folds = list(cv.split(np.zeros((len(y), 1)), y))
     assert len(folds) == cv.get_n_splits() == n_splits
     tested = np.concatenate([test for _, test in folds])
@@ -38,7 +38,9 @@ def test_folds_never_validate_on_unlabelled_rows(
 
 def test_string_labels_and_the_string_marker():
     y = np.array(["a", "b", "-1", "a", "b", "-1", "a", "b"])
-    for train, test in LabeledStratifiedKFold(2, random_state=0).split(np.zeros(8), y):
+    for train, test in LabeledStratifiedKFold(2, shuffle=True, random_state=0).split(
+        np.zeros(8), y
+    ):
         assert "-1" not in y[test] and {2, 5} <= set(train)
 
 
@@ -57,7 +59,7 @@ def test_in_a_grid_search_with_workers_and_a_scoring_string(unpaired):
     search = GridSearchCV(
         distiller,
         {"feature_weight": [0.0, 1.0]},
-        cv=LabeledStratifiedKFold(3, random_state=0),
+        cv=LabeledStratifiedKFold(3, shuffle=True, random_state=0),
         scoring="balanced_accuracy",
         n_jobs=2,
     )
@@ -67,7 +69,7 @@ def test_in_a_grid_search_with_workers_and_a_scoring_string(unpaired):
         distiller,
         unpaired["X_student"],
         unpaired["y_student"],
-        cv=LabeledStratifiedKFold(3, random_state=0),
+        cv=LabeledStratifiedKFold(3, shuffle=True, random_state=0),
         scoring=["accuracy", "f1_macro"],
     )
     assert result["test_accuracy"].shape == (3,)

@@ -240,7 +240,7 @@ def test_a_grid_search_over_the_margin_trains_the_held_out_students_once_per_fol
     search = GridSearchCV(
         _safe(memory=joblib.Memory(str(tmp_path), verbose=0)),
         {"margin": [-np.inf, 0.04, np.inf]},
-        cv=LabeledStratifiedKFold(2, random_state=0),
+        cv=LabeledStratifiedKFold(2, shuffle=True, random_state=0),
         refit=False,
     ).fit(X, y)
     assert len(search.cv_results_["params"]) == 3
@@ -249,7 +249,7 @@ def test_a_grid_search_over_the_margin_trains_the_held_out_students_once_per_fol
         == 7
     )
     # every fold's check was kept once: a fourth margin on the same folds trains the finals only
-    for train, _ in LabeledStratifiedKFold(2, random_state=0).split(X, y):
+    for train, _ in LabeledStratifiedKFold(2, shuffle=True, random_state=0).split(X, y):
         model = _safe(memory=joblib.Memory(str(tmp_path), verbose=0), margin=0.3)
         assert model.fit(X[train], y[train]).n_trainings_ == 1
 
@@ -370,3 +370,12 @@ def test_decisions_of_nested_meta_estimators_of_one_class_keep_both():
     X, y = _clustered()
     model = SafeAlignment(SafeAlignment(CrossModalDistiller(**PARAMS), cv=None), cv=None).fit(X, y)
     assert list(decisions(model)) == ["SafeAlignment", "SafeAlignment (estimator_)"]
+
+
+def test_an_iterable_of_splits_as_cv():
+    X, y = _clustered()
+    labelled = np.arange(30)
+    splits = [(labelled[labelled % 2 == 0], labelled[labelled % 2 == 1])]
+    splits.append((splits[0][1], splits[0][0]))
+    model = _safe(cv=splits, margin=-np.inf).fit(X, y)
+    assert model.decision_.holdout.measured and model.n_trainings_ == 5

@@ -71,7 +71,7 @@ def test_labelled_folds_and_prefer_defaults_on_the_dask_backend(client, unpaired
     search = GridSearchCV(
         distiller,
         {"feature_weight": [0.0, 5.0]},
-        cv=LabeledStratifiedKFold(2, random_state=0),
+        cv=LabeledStratifiedKFold(2, shuffle=True, random_state=0),
         scoring="accuracy",
         refit=prefer_defaults({"feature_weight": 5.0}),
         n_jobs=-1,
