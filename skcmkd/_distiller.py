@@ -38,6 +38,7 @@ from ._teacher import (
     widen_head,
     widen_target,
 )
+from ._warnings import warn_user
 from .alignment import SOLVERS, class_priors
 from .assumptions import relation_agreement_codes, relations_from_agreement
 from .exceptions import NonFiniteLossError
@@ -285,6 +286,9 @@ class CrossModalDistiller(
     neighbor_algorithm_ : {"exact", "faiss"} or None
         How the neighbours were found; ``None`` where the neighbour term was
         not computed.
+    teacher_fingerprint_ : str or None
+        :meth:`Teacher.fingerprint` of the teacher this fit used (``None``
+        without one): a ``warm_start`` fit refuses another teacher.
     n_trainings_ : int
         Nets trained by the last ``fit``: always 1.
     prior_ratio_ : list of float or None
@@ -614,11 +618,12 @@ class CrossModalDistiller(
         y : array-like of shape (n_samples,)
             Labels; ``-1`` (or the string ``"-1"``) marks an unlabelled row.
             Unlabelled rows take part in the alignment terms only.
-        sample_weight : array-like of shape (n_samples,), default=None
-            Non-negative weights of the labelled rows' cross-entropy: each
-            batch's cross-entropy is their weighted mean. The alignment terms
-            weigh every row alike (the weights of unlabelled rows are
-            unused). ``None`` or all ones: unweighted.
+        sample_weight : array-like of shape (n_samples,) or float, default=None
+            Non-negative weights of the labelled rows' cross-entropy, scaled
+            to average 1 over the labelled rows (only their ratios count): a
+            row of weight 2 counts as two. The alignment terms weigh every
+            row alike (the weights of unlabelled rows are unused). ``None``,
+            or the same weight for every labelled row: unweighted.
 
         Returns
         -------
@@ -644,8 +649,8 @@ class CrossModalDistiller(
         warm = self.warm_start and self.__sklearn_is_fitted__()
         with naming_input("X"):
             X, y = validate_data(self, X, y, reset=not warm, dtype=[np.float64, np.float32])
-        weights = sample_weights(sample_weight, X)
         classes, codes = encode_labels(self.teacher, y, classes)
+        weights = _labelled_weights(sample_weights(sample_weight, X), codes)
         if warm:
             self._check_warm_start(classes)
         scaler = self.scaler_ if warm else input_scaler().fit(X)  # the net learnt this scaling
@@ -679,6 +684,7 @@ class CrossModalDistiller(
         self.unseen_classes_ = classes[unseen_codes(self.teacher, classes, codes)]
         self.prior_ratio_ = None if prior_ratio is None else prior_ratio.tolist()
         self.neighbor_algorithm_ = algorithm
+        self.teacher_fingerprint_ = None if self.teacher is None else self.teacher.fingerprint()
         self.n_trainings_ = 1
         self.net_ = net
         self.history_ = net.history
@@ -692,12 +698,19 @@ class CrossModalDistiller(
                 f"{self.classes_.tolist()}; this y (and teacher) give the classes "
                 f"{classes.tolist()}. Fit with warm_start=False to start a new net."
             )
+        fingerprint = None if self.teacher is None else self.teacher.fingerprint()
+        if fingerprint != self.teacher_fingerprint_:
+            raise ValueError(
+                "warm_start=True continues the net fitted before with the same teacher, but "
+                "the teacher was set (or removed) since. Fit with warm_start=False to start a "
+                "new net with this teacher."
+            )
         width = self.latent_dim if self.teacher is None else self.teacher.latent_dim_
         if width != self._n_features_out:
             raise ValueError(
                 f"warm_start=True continues the net fitted before, whose latent space has width "
-                f"{self._n_features_out}; the teacher set since has {width}. Fit with "
-                "warm_start=False to start a new net."
+                f"{self._n_features_out}; latent_dim is {width} now. Fit with warm_start=False "
+                "to start a new net."
             )
 
     def _train(
@@ -751,8 +764,20 @@ class CrossModalDistiller(
         if warm:
             # the same module and optimizer state; this fit's loss; the history grows
             net = copy.deepcopy(self.net_)
+            if not net.optimizer_.state:
+                warn_user(
+                    "warm_start=True: the net's optimizer has no state (a model from "
+                    "load_model keeps the weights, not the optimizer's moments; pickle keeps "
+                    "both): training goes on from the weights with a fresh optimizer.",
+                    UserWarning,
+                )
             net.criterion_ = DistillationLoss(**loss).to(net.device)
-            net.set_params(max_epochs=self.max_epochs, lr=self.lr, verbose=self.verbose)
+            net.set_params(
+                max_epochs=self.max_epochs,
+                lr=self.lr,
+                batch_size=self.batch_size,
+                verbose=self.verbose,
+            )
             net.partial_fit(rows, None)
         else:
             net = student_net(
@@ -815,9 +840,9 @@ class CrossModalDistiller(
         logits, _ = self._forward(X)
         return logits.double().numpy()
 
-    def fit_transform(self, X, y):
+    def fit_transform(self, X, y, sample_weight=None):
         """Fit the student, then return the embeddings of ``X``."""
-        return self.fit(X, y).transform(X)
+        return self.fit(X, y, sample_weight=sample_weight).transform(X)
 
     def transform(self, X):
         """Student embeddings in the teacher's latent space.
@@ -832,6 +857,21 @@ class CrossModalDistiller(
         """
         _, z = self._forward(self._validate_predict_data(X))
         return z.numpy()
+
+
+def _labelled_weights(weights, codes):
+    """The labelled rows' weights scaled to average 1; ``None`` where they are all equal."""
+    labelled = codes >= 0
+    if weights is None or not labelled.any():
+        return None
+    if not weights[labelled].any():
+        raise ValueError(
+            "sample_weight is zero on every labelled row: the cross-entropy would weigh "
+            "nothing. Give the labelled rows positive weights."
+        )
+    if (weights[labelled] == weights[labelled][0]).all():  # equal weights: unweighted
+        return None
+    return weights / weights[labelled].mean()
 
 
 def _progress_bar(wanted):

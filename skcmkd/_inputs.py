@@ -199,7 +199,9 @@ def sample_weights(sample_weight, X):
     """
     if sample_weight is None:
         return None
-    weights = np.asarray(sample_weight, dtype=np.float64)
+    weights = np.array(sample_weight, dtype=np.float64)  # a copy: writable, ours
+    if weights.ndim == 0:  # one number for every row, as scikit-learn takes it
+        weights = np.full(_n_rows(X), float(weights))
     if weights.ndim != 1 or len(weights) != _n_rows(X):
         raise ValueError(
             f"sample_weight must hold one number per row of X ({_n_rows(X)}); got shape "

@@ -189,6 +189,12 @@ class MetaDistiller(
 
     def _validate_training_data(self, X, y):
         """``X`` and ``y`` checked as the distiller checks them, with the same messages."""
+        if base_distiller(self.estimator)[0].warm_start:
+            raise ValueError(
+                f"{type(self).__name__} fits clones of its estimator at every fit, so there is "
+                "no net to continue: warm_start=True is for a CrossModalDistiller alone. Set "
+                "the distiller's warm_start=False here."
+            )
         y = check_features_and_labels(X, y, "X", "y")
         check_device(base_distiller(self.estimator)[0].device)
         with naming_input("X"):
@@ -212,9 +218,9 @@ class MetaDistiller(
         """The logits predictions come from, for validated ``X``: the fitted estimator's."""
         return self.estimator_._logits(X)
 
-    def fit_transform(self, X, y):
+    def fit_transform(self, X, y, sample_weight=None):
         """Fit, then return the final student's embeddings of ``X``."""
-        return self.fit(X, y).transform(X)
+        return self.fit(X, y, sample_weight=sample_weight).transform(X)
 
     def transform(self, X):
         """The final student's embeddings of ``X`` (the net's own, in the teacher's latent space).

@@ -39,7 +39,7 @@ class VersionedPickle:
         )
 
     def __getstate__(self):
-        state = super().__getstate__()
+        state = dict(super().__getstate__())  # a copy: never the live __dict__
         state["_skcmkd_version"] = version()
         return state
 

@@ -116,8 +116,10 @@ class SafeAlignment(MetaDistiller):
         once): an int is that many shuffled folds, stratified where every
         class has that many labelled rows; a splitter
         (``StratifiedKFold(5)``...) splits them as it is, and an iterable
-        of ``(train, test)`` index arrays into the labelled rows gives the
-        folds themselves. ``None`` skips the check: the cluster check alone
+        of ``(train, test)`` index arrays into the labelled rows, in their
+        order, gives the folds themselves (beyond ``max_rows`` rows, into
+        the labelled rows of the rows drawn; a list, not a generator, which
+        one fit would spend). ``None`` skips the check: the cluster check alone
         decides, and no net but the final one is trained.
     max_rows : int, default=2000
         The held-out check's students train on at most this many rows

@@ -202,8 +202,9 @@ class Teacher:
                 arrays += [t.detach().cpu().numpy() for t in self.encoder.state_dict().values()]
             elif self.encoder is not None:
                 digest.update(joblib.hash(self.encoder).encode())
-            if self.scaler is not None:
-                digest.update(joblib.hash(self.scaler).encode())
+            if self.scaler is not None:  # the "mlp" teacher's input scaler: its statistics
+                divider, standard = self.scaler[0], self.scaler[1]
+                arrays += [divider.scale_, standard.mean_, standard.var_, standard.scale_]
             for array in arrays:
                 array = np.ascontiguousarray(array)
                 digest.update(f"{array.dtype.str}{array.shape}".encode())

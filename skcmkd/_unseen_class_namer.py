@@ -251,11 +251,12 @@ def _named(y, classes, codes, named_codes):
 
 
 def _named_weights(weights, codes, named_codes):
-    """The sample weights of the final fit: the user's, and 1 for each named row."""
+    """The sample weights of the final fit: the user's; a named row, their labelled rows' mean."""
     if weights is None:
         return None
+    labelled = weights[codes >= 0]
     weights = weights.copy()
-    weights[named_codes != codes] = 1.0
+    weights[named_codes != codes] = labelled.mean() if len(labelled) else 1.0
     return weights
 
 

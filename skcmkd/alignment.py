@@ -47,8 +47,10 @@ def masked_cross_entropy(logits, y, weight=None):
 
     Rows with ``y == -1`` are unlabelled and ignored. A batch with no labelled
     row gives a zero that still carries a graph, never a NaN. With ``weight``
-    (one non-negative number per row), the mean is weighted: the labelled
-    rows' weighted sum divided by their weights' sum.
+    (one non-negative number per row), each labelled row's cross-entropy is
+    multiplied by its weight before the mean: weights that average 1 over the
+    labelled rows (:class:`~skcmkd.CrossModalDistiller` scales them so) act
+    as repetitions of the rows, on average over the batches.
 
     Examples
     --------
@@ -63,10 +65,10 @@ def masked_cross_entropy(logits, y, weight=None):
         n_labelled = int((y >= 0).sum())
         total = F.cross_entropy(logits, y, ignore_index=-1, reduction="sum")
         return total / max(n_labelled, 1)
-    labelled = y >= 0
-    weight = torch.as_tensor(weight, dtype=logits.dtype, device=logits.device) * labelled
-    each = F.cross_entropy(logits, y, ignore_index=-1, reduction="none")
-    return (each * weight).sum() / weight.sum().clamp_min(torch.finfo(logits.dtype).tiny)
+    n_labelled = int((y >= 0).sum())
+    weight = torch.as_tensor(weight, dtype=logits.dtype, device=logits.device)
+    each = F.cross_entropy(logits, y, ignore_index=-1, reduction="none")  # 0 where unlabelled
+    return (each * weight).sum() / max(n_labelled, 1)
 
 
 def joint_embedding(z, label_probs=None, *, label_cost=0.0, scale=1.0):

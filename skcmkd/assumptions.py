@@ -525,7 +525,14 @@ def holdout_rights(codes, fit_predict, *, cv=3, random_state=0):
             random_state=check_random_state(random_state).randint(2**31),
         )
     aligned_right, plain_right = np.zeros(len(labelled)), np.zeros(len(labelled))
-    for _, held in folds.split(labelled, codes[labelled]):
+    splits = list(folds.split(labelled, codes[labelled]))
+    if not splits or any(len(held) and np.max(held) >= len(labelled) for _, held in splits):
+        raise ValueError(
+            f"cv gave no fold, or folds that index beyond the {len(labelled)} labelled rows: "
+            "its (train, test) arrays index the labelled rows, in their order (a generator "
+            "of splits is spent after one fit)."
+        )
+    for _, held in splits:
         train_codes = codes.copy()
         train_codes[labelled[held]] = -1
         truth = codes[labelled[held]]

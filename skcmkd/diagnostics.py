@@ -19,6 +19,7 @@ teacher (:mod:`skcmkd.controls`).
 loss terms with matplotlib (the optional ``benchmark`` extra).
 """
 
+import numbers
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
@@ -377,10 +378,11 @@ def teacher_contribution(
             "teacher_contribution needs a distiller with a teacher: call "
             "set_teacher(X_teacher, y_teacher) first; its settings fit the controls too."
         )
-    if cv is None or isinstance(cv, int):
-        cv = LabeledStratifiedKFold(cv or 5, shuffle=True, random_state=random_state)
-    settings = dict(teacher.settings)
     seed = check_random_state(random_state).randint(np.iinfo(np.int32).max)
+    if cv is None or isinstance(cv, int):  # an int seed: every run on the same folds
+        folds_seed = random_state if isinstance(random_state, numbers.Integral) else int(seed)
+        cv = LabeledStratifiedKFold(cv or 5, shuffle=True, random_state=folds_seed)
+    settings = dict(teacher.settings)
     noise_settings = {k: v for k, v in settings.items() if k != "encoder"}
     if settings.get("encoder", "mlp") != "mlp":  # a fixed encoder cannot embed noise
         noise_settings = {}

@@ -37,7 +37,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import StratifiedKFold, cross_val_score
+from sklearn.model_selection import StratifiedKFold
 from sklearn.utils import check_random_state
 from threadpoolctl import threadpool_limits
 
@@ -211,12 +211,9 @@ def fit_linear_fallback(
     if n_splits >= 2:
         folds = StratifiedKFold(n_splits, shuffle=True, random_state=rng.randint(2**31))
         for name in SCALINGS:
-            fit_params = {} if weights is None else {"sample_weight": weights[compared]}
-            with _quiet():
-                scores = cross_val_score(
-                    _logistic(), inputs[name][compared], y[compared], cv=folds, params=fit_params
-                )
-            cv[name] = float(scores.mean())
+            X_compared, y_compared = inputs[name][compared], y[compared]
+            w_compared = None if weights is None else weights[compared]
+            cv[name] = _cross_validated(X_compared, y_compared, w_compared, folds)
         scaling = "global" if cv["global"] > cv["standardised"] else "standardised"
         reason = (
             f"logistic regression on {len(labelled)} labelled rows, {n_splits}-fold accuracy "
@@ -242,6 +239,22 @@ def fit_linear_fallback(
 
 def _logistic():
     return LogisticRegression(max_iter=2000)
+
+
+def _cross_validated(X, y, weights, folds):
+    """Mean accuracy of the logistic regression over ``folds``, fitted with ``weights``.
+
+    The loop ``cross_val_score`` runs, written out: the weights go to each
+    fit directly, so scikit-learn's metadata routing, when a user turns it
+    on, has nothing to route (it would refuse weights no estimator asked for).
+    """
+    scores = []
+    with _quiet():
+        for train, test in folds.split(X, y):
+            weight = None if weights is None else weights[train]
+            model = _logistic().fit(X[train], y[train], sample_weight=weight)
+            scores.append(model.score(X[test], y[test]))
+    return float(np.mean(scores))
 
 
 def _apply(X, divisor, offset, scale):

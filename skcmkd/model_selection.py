@@ -24,8 +24,9 @@ not.
 import warnings
 
 import numpy as np
-from sklearn.metrics import check_scoring
+from sklearn.metrics import get_scorer
 from sklearn.model_selection import BaseCrossValidator, StratifiedKFold
+from sklearn.utils.metadata_routing import get_routing_for_object
 
 from ._compat import _safe_indexing
 from ._inputs import labelled_mask
@@ -181,10 +182,31 @@ def labeled_scorer(scoring):
 
 
 class _LabeledScorer:
-    """A scorer on the labelled rows of what it is given (:func:`labeled_scorer`)."""
+    """A scorer on the labelled rows of what it is given (:func:`labeled_scorer`).
+
+    It asks scikit-learn's metadata routing for what the scorer it wraps asks
+    for (``labeled_scorer(make_scorer(...).set_score_request(sample_weight=True))``),
+    and hands it the labelled rows' share.
+    """
 
     def __init__(self, scoring):
         self.scoring = scoring
+        # resolved now: a misspelt name is an error at once, not NaN scores later
+        self.scorer = get_scorer(scoring) if isinstance(scoring, str) else scoring
+        if not callable(self.scorer):
+            raise ValueError(
+                f"labeled_scorer takes a scorer's name, a scorer, or several of them; got "
+                f"{scoring!r}."
+            )
+
+    def get_metadata_routing(self):
+        """What the wrapped scorer asks for (scikit-learn's metadata routing)."""
+        return get_routing_for_object(self.scorer)
+
+    def set_score_request(self, **requests):
+        """Ask for metadata as the wrapped scorer's ``set_score_request`` does; returns self."""
+        self.scorer = self.scorer.set_score_request(**requests)
+        return self
 
     def __call__(self, estimator, X, y, **kwargs):
         if y is None:
@@ -195,9 +217,8 @@ class _LabeledScorer:
                 "This validation fold holds no labelled row (every y is -1): nothing to "
                 "score. Use cv=LabeledStratifiedKFold(...) for folds of labelled rows."
             )
-        scorer = check_scoring(estimator, scoring=self.scoring)
         kwargs = {name: _safe_indexing(value, rows) for name, value in kwargs.items()}
-        return scorer(estimator, _safe_indexing(X, rows), _safe_indexing(y, rows), **kwargs)
+        return self.scorer(estimator, _safe_indexing(X, rows), _safe_indexing(y, rows), **kwargs)
 
     def __repr__(self):
         return f"labeled_scorer({self.scoring!r})"

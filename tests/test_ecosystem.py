@@ -248,3 +248,112 @@ def test_warm_start_needs_the_classes_of_the_first_fit(data):
         model.fit(X, np.where(y >= 0, y % 3, -1))
     with pytest.raises(ValueError, match="features"):
         model.fit(X[:, :5], np.where(y >= 0, y % 2, -1))
+
+
+# -- review mends ------------------------------------------------------------------------
+
+
+def test_routing_reaches_the_fall_back_of_a_safe_model(distiller, data):
+    X, y, X_test, _ = data
+    weights = np.where(y == 3, 10.0, 1.0)
+    from skcmkd import SafeAlignment
+
+    with sklearn.config_context(enable_metadata_routing=True):
+        safe = SafeAlignment(clone(distiller), margin=np.inf).set_fit_request(sample_weight=True)
+        pipeline = make_pipeline(StandardScaler().set_fit_request(sample_weight=False), safe)
+        pipeline.fit(X, y, sample_weight=weights)
+    assert pipeline[-1].fallback_ is not None  # the linear fall-back fitted, with the weights
+
+
+def test_a_weighted_fit_transform_in_a_pipeline(distiller, data):
+    from sklearn.linear_model import LogisticRegression
+
+    X, y, X_test, _ = data
+    weights = np.where(y == 3, 10.0, 1.0)
+    pipeline = make_pipeline(clone(distiller), LogisticRegression(max_iter=500))
+    pipeline.fit(X, y, crossmodaldistiller__sample_weight=weights)  # a transformer step
+    assert pipeline.predict(X_test[:3]).shape == (3,)
+
+
+def test_the_labeled_scorer_routes_what_its_scorer_asks_for(distiller, data):
+    from sklearn.metrics import accuracy_score, make_scorer
+    from sklearn.model_selection import cross_validate
+
+    X, y, _, _ = data
+    seen = []
+
+    def weighted_accuracy(y_true, y_pred, sample_weight=None):
+        seen.append(sample_weight)
+        return accuracy_score(y_true, y_pred, sample_weight=sample_weight)
+
+    with sklearn.config_context(enable_metadata_routing=True):
+        scorer = make_scorer(weighted_accuracy).set_score_request(sample_weight=True)
+        scorer = labeled_scorer(scorer)
+        model = clone(distiller).set_fit_request(sample_weight=False)
+        cross_validate(model, X, y, cv=2, scoring=scorer, params={"sample_weight": np.ones(len(y))})
+    assert len(seen) == 2 and all(w is not None for w in seen)  # the weights came through
+
+
+def test_a_misspelt_scorer_is_an_error_at_once():
+    with pytest.raises(ValueError, match="acuracy"):
+        labeled_scorer("acuracy")
+
+
+def test_weights_count_by_their_ratios(distiller, data):
+    X, y, X_test, _ = data
+    weights = np.where(y == 3, 10.0, 1.0)
+    once = clone(distiller).fit(X, y, sample_weight=weights).predict_proba(X_test)
+    scaled = clone(distiller).fit(X, y, sample_weight=1e-3 * weights).predict_proba(X_test)
+    np.testing.assert_allclose(once, scaled, rtol=1e-5, atol=1e-6)
+    assert np.array_equal(
+        clone(distiller).fit(X, y, sample_weight=0.5).predict_proba(X_test),
+        clone(distiller).fit(X, y).predict_proba(X_test),
+    )  # one weight for every row is no weight
+    with pytest.raises(ValueError, match="zero on every labelled row"):
+        clone(distiller).fit(X, y, sample_weight=(y < 0).astype(float))
+
+
+def test_warm_start_refuses_another_teacher_and_warns_after_load(
+    distiller, data, unpaired, tmp_path
+):
+    from skcmkd import load_model, save_model
+
+    X, y, _, _ = data
+    model = clone(distiller).set_params(warm_start=True).fit(X, y)
+    save_model(model, tmp_path / "m")
+    loaded = load_model(tmp_path / "m")
+    with pytest.warns(UserWarning, match="optimizer has no state"):
+        loaded.fit(X, y)
+    assert len(loaded.history_) == 2 * QUICK["max_epochs"]
+    model.set_teacher(unpaired["X_teacher"], np.roll(unpaired["y_teacher"], 1), **TEACHER_FAST)
+    with pytest.raises(ValueError, match="the teacher was set .* since"):
+        model.fit(X, y)
+
+
+def test_a_meta_estimator_refuses_an_inner_warm_start(distiller, data):
+    from skcmkd import SafeAlignment
+
+    X, y, _, _ = data
+    with pytest.raises(ValueError, match="warm_start=True is for a CrossModalDistiller alone"):
+        SafeAlignment(clone(distiller).set_params(warm_start=True)).fit(X, y)
+
+
+def test_a_spent_generator_of_splits_is_named():
+    from skcmkd import SafeAlignment
+
+    from .test_safe_alignment import PARAMS, _clustered
+
+    X, y = _clustered()
+    labelled = np.arange(30)
+    splits = ((labelled[labelled % 2 == k], labelled[labelled % 2 != k]) for k in (0, 1))
+    model = SafeAlignment(CrossModalDistiller(**PARAMS), cv=splits, margin=-np.inf)
+    model.fit(X, y)
+    with pytest.raises(ValueError, match="cv gave no fold"):
+        model.fit(X, y)
+
+
+def test_pickling_leaves_the_live_object_alone(distiller):
+    import pickle
+
+    pickle.dumps(distiller)
+    assert "_skcmkd_version" not in vars(distiller)
