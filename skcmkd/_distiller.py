@@ -24,6 +24,7 @@ from ._inputs import (
     check_teacher_data,
     input_scaler,
     naming_input,
+    relative_weights,
     sample_weights,
 )
 from ._labels import encode_labels, teacher_codes, unseen_codes
@@ -650,7 +651,7 @@ class CrossModalDistiller(
         with naming_input("X"):
             X, y = validate_data(self, X, y, reset=not warm, dtype=[np.float64, np.float32])
         classes, codes = encode_labels(self.teacher, y, classes)
-        weights = _labelled_weights(sample_weights(sample_weight, X), codes)
+        weights = relative_weights(sample_weights(sample_weight, X), codes)
         if warm:
             self._check_warm_start(classes)
         scaler = self.scaler_ if warm else input_scaler().fit(X)  # the net learnt this scaling
@@ -857,21 +858,6 @@ class CrossModalDistiller(
         """
         _, z = self._forward(self._validate_predict_data(X))
         return z.numpy()
-
-
-def _labelled_weights(weights, codes):
-    """The labelled rows' weights scaled to average 1; ``None`` where they are all equal."""
-    labelled = codes >= 0
-    if weights is None or not labelled.any():
-        return None
-    if not weights[labelled].any():
-        raise ValueError(
-            "sample_weight is zero on every labelled row: the cross-entropy would weigh "
-            "nothing. Give the labelled rows positive weights."
-        )
-    if (weights[labelled] == weights[labelled][0]).all():  # equal weights: unweighted
-        return None
-    return weights / weights[labelled].mean()
 
 
 def _progress_bar(wanted):

@@ -28,6 +28,7 @@ __all__ = [
     "input_scaler",
     "labelled_mask",
     "naming_input",
+    "relative_weights",
     "sample_weights",
     "stratified_subset",
 ]
@@ -212,6 +213,21 @@ def sample_weights(sample_weight, X):
     if not weights.any():
         raise ValueError("sample_weight is zero everywhere: give some rows a positive weight.")
     return None if (weights == 1).all() else weights
+
+
+def relative_weights(weights, codes):
+    """The labelled rows' weights scaled to average 1; ``None`` where they are all equal."""
+    labelled = codes >= 0
+    if weights is None or not labelled.any():
+        return None
+    if not weights[labelled].any():
+        raise ValueError(
+            "sample_weight is zero on every labelled row: the cross-entropy would weigh "
+            "nothing. Give the labelled rows positive weights."
+        )
+    if (weights[labelled] == weights[labelled][0]).all():  # equal weights: unweighted
+        return None
+    return weights / weights[labelled].mean()
 
 
 def _n_rows(data):

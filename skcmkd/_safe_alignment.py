@@ -8,7 +8,7 @@ from sklearn.base import clone
 from sklearn.model_selection import check_cv
 
 from ._compat import HasMethods, Interval, StrOptions, _fit_context
-from ._inputs import input_scaler, labelled_mask, sample_weights
+from ._inputs import input_scaler, labelled_mask, relative_weights, sample_weights
 from ._labels import encode_labels, unseen_codes
 from ._meta import MetaDistiller, base_distiller, cached, check_seed, content_key, fit_weighing
 from ._pickling import version
@@ -242,10 +242,11 @@ class SafeAlignment(MetaDistiller):
             Student-modality inputs.
         y : array-like of shape (n_samples,)
             Labels; ``-1`` (or ``"-1"``) marks an unlabelled row.
-        sample_weight : array-like of shape (n_samples,), default=None
+        sample_weight : array-like of shape (n_samples,) or float, default=None
             Weights of the labelled rows, given to every fit this one makes
             (the held-out students, the final model, the linear fall-back);
-            the cluster check weighs the rows alike. ``None`` or all ones:
+            only their ratios count, and the cluster check weighs the rows
+            alike. ``None``, or one weight for every labelled row:
             unweighted.
 
         Returns
@@ -289,7 +290,8 @@ class SafeAlignment(MetaDistiller):
             (fallback, choice), _ = cached(
                 self.memory,
                 _linear_fallback,
-                *(X, codes, len(classes), scaler, weights, seed, version()),
+                *(X, codes, len(classes), scaler, relative_weights(weights, codes), seed),
+                version(),
             )
         branch = _branch(clusters, holdout, aligned)
         self.decision_ = AlignmentDecision(

@@ -253,6 +253,20 @@ def test_warm_start_needs_the_classes_of_the_first_fit(data):
 # -- review mends ------------------------------------------------------------------------
 
 
+def test_a_safe_model_counts_weights_by_their_ratios_in_its_fall_back_too(distiller, data):
+    from skcmkd import SafeAlignment
+
+    X, y, X_test, _ = data
+    safe = SafeAlignment(clone(distiller), margin=np.inf)  # it falls back
+    plain = clone(safe).fit(X, y)
+    assert plain.fallback_ is not None
+    constant = clone(safe).fit(X, y, sample_weight=0.5)
+    assert np.array_equal(constant.predict_proba(X_test), plain.predict_proba(X_test))
+    weights = np.where(y == 3, 10.0, 1.0)
+    scaled = [clone(safe).fit(X, y, sample_weight=s * weights) for s in (1.0, 1e-3)]
+    np.testing.assert_allclose(scaled[0].fallback_.coef, scaled[1].fallback_.coef, rtol=1e-6)
+
+
 def test_routing_reaches_the_fall_back_of_a_safe_model(distiller, data):
     X, y, X_test, _ = data
     weights = np.where(y == 3, 10.0, 1.0)
