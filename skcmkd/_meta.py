@@ -20,7 +20,7 @@ from sklearn.base import (
     TransformerMixin,
     clone,
 )
-from sklearn.utils import TransformerTags, check_random_state
+from sklearn.utils import TransformerTags
 from sklearn.utils.validation import check_is_fitted, check_memory
 
 from ._compat import validate_data
@@ -28,7 +28,7 @@ from ._distiller import CrossModalDistiller
 from ._inputs import check_device, check_features_and_labels, naming_input
 from ._pickling import VersionedPickle, version
 from ._predicting import LogitPredictions
-from ._teacher import Teacher
+from ._teacher import Teacher, draw_seed
 
 __all__ = [
     "MetaDistiller",
@@ -80,7 +80,7 @@ def check_seed(distiller):
     instance given by the user is not advanced (clones get copies of it too).
     """
     random_state = copy.deepcopy(distiller.random_state)
-    return int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
+    return draw_seed(random_state)
 
 
 def fit_weighing(estimator, X, y, unlabeled_share, classes=None, sample_weight=None):

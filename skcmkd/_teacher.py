@@ -105,6 +105,11 @@ def check_teacher_encoder(encoder):
         )
 
 
+def draw_seed(random_state):
+    """The one int32 seed a fit draws from ``random_state`` (a ``RandomState`` advances)."""
+    return int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
+
+
 @contextlib.contextmanager
 def torch_seed(random_state):
     """Seed torch from ``random_state`` inside the block only.
@@ -112,7 +117,7 @@ def torch_seed(random_state):
     The user's global torch random state is saved and restored, so fitting a
     model never changes what their own code draws next. Yields the seed.
     """
-    seed = int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
+    seed = draw_seed(random_state)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         yield seed

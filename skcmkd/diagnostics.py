@@ -33,7 +33,7 @@ from sklearn.utils.validation import check_is_fitted
 from ._inputs import labelled_mask
 from ._meta import base_distiller, final_distiller
 from ._safe_alignment import AlignmentDecision
-from ._teacher import fit_teacher
+from ._teacher import draw_seed, fit_teacher
 from .alignment import label_alignment, measured_feature_alignment, prior_shift_correction
 from .assumptions import relation_agreement
 from .controls import noise_teacher_data, permuted_labels
@@ -378,9 +378,9 @@ def teacher_contribution(
             "teacher_contribution needs a distiller with a teacher: call "
             "set_teacher(X_teacher, y_teacher) first; its settings fit the controls too."
         )
-    seed = check_random_state(random_state).randint(np.iinfo(np.int32).max)
+    seed = draw_seed(random_state)
     if cv is None or isinstance(cv, int):  # an int seed: every run on the same folds
-        folds_seed = random_state if isinstance(random_state, numbers.Integral) else int(seed)
+        folds_seed = random_state if isinstance(random_state, numbers.Integral) else seed
         cv = LabeledStratifiedKFold(cv or 5, shuffle=True, random_state=folds_seed)
     settings = dict(teacher.settings)
     noise_settings = {k: v for k, v in settings.items() if k != "encoder"}

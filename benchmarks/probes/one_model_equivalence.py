@@ -30,24 +30,13 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "benchmarks"))
+from accuracy import CASES as ACCURACY_CASES  # noqa: E402  (its ten teacher -> student pairs)
+
 OLD = "ccf8a43"
 #: (name, teacher, student, seed, options)
 CASES = [
-    *[
-        (f"{t}->{s}", t, s, 0, {})
-        for t, s in [
-            ("fac", "fou"),
-            ("fac", "zer"),
-            ("fac", "mor"),
-            ("fac", "kar"),
-            ("pix", "zer"),
-            ("pix", "kar"),
-            ("kar", "pix"),
-            ("digits", "speech"),
-            ("pix", "speech"),
-            ("speech", "digits"),
-        ]
-    ],
+    *[(f"{t}->{s}", t, s, 0, {}) for t, s in ACCURACY_CASES],
     ("pix->kar, 5 unseen", "pix", "kar", 0, {"unseen": 5}),
     ("kar->pix, 5 unseen", "kar", "pix", 1, {"unseen": 5}),
     ("shapes contour->image", "shapes-contour", "shapes-image", 0, {}),
