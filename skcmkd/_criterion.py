@@ -91,21 +91,27 @@ class DistillationLoss(nn.Module):
         their sample weights (``None``: unweighted), which weigh the
         cross-entropy of the labelled rows.
         """
-        logits, z, *rest = y_pred
+        logits = y_pred[0]
         y = torch.as_tensor(y_true, device=logits.device).long()
+        ce = masked_cross_entropy(logits, y, weights)
+        added, terms = self.terms_loss(y_pred, y, rows)
+        self.terms_ = {"ce": ce.detach(), **terms}
+        return ce + added
+
+    def terms_loss(self, y_pred, y, rows=None):
+        """The weighted sum of the terms (no cross-entropy), and each term's value (detached)."""
+        logits, z, *rest = y_pred
         neighbors = rest[0] if rest else None
         rows = None if rows is None else torch.as_tensor(rows, device=logits.device)
         step = Step(logits, z, y, neighbors, self.target, self._sampler, rows, self.epoch)
-        ce = masked_cross_entropy(logits, y, weights)
-        terms, loss = {"ce": ce}, ce
+        terms, loss = {}, 0.0
         for term in self.active_terms():
             if term.needs_neighbors and step.z_neighbors is None:
                 continue
             value = term(step)
-            terms[term.name] = value
+            terms[term.name] = value.detach()
             loss = loss + (self.factor * term.weight) * value
-        self.terms_ = {name: value.detach() for name, value in terms.items()}
-        return loss
+        return loss, terms
 
 
 def check_terms(terms):

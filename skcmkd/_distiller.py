@@ -658,18 +658,7 @@ class CrossModalDistiller(
         X_scaled = scaler.transform(X).astype(np.float32)
         with torch_seed(self.random_state) as seed:
             terms = self._weighted_terms(codes, unlabeled_share)
-            relations, agreement = None, None
-            if any(term.needs_teacher for term in terms):
-                # measured whenever the teacher is used: it costs a few class means
-                rho = relation_agreement_codes(
-                    self.teacher, X_scaled, teacher_codes(self.teacher, codes, classes)
-                )
-                agreement = None if np.isnan(rho) else rho
-                relations = (
-                    relations_from_agreement(rho)
-                    if self.teacher_relations == "auto"
-                    else float(self.teacher_relations)
-                )
+            relations, agreement = self._relations(X_scaled, codes, classes, terms)
             algorithm = None
             if any(term.needs_neighbors for term in terms):
                 algorithm = neighbor_search.choose_algorithm(len(X), self.neighbor_algorithm)
@@ -714,19 +703,23 @@ class CrossModalDistiller(
                 "to start a new net."
             )
 
-    def _train(
-        self,
-        X_scaled,
-        codes,
-        classes,
-        terms,
-        relations,
-        seed,
-        algorithm=None,
-        weights=None,
-        warm=False,
-    ):
-        """Train one student net on scaled rows with these weighted terms (or go on training one)."""
+    def _relations(self, X_scaled, codes, classes, terms):
+        """The teacher relations this fit aligns to, and the agreement measured (or ``None``s)."""
+        if not any(term.needs_teacher for term in terms):
+            return None, None
+        # measured whenever the teacher is used: it costs a few class means
+        rho = relation_agreement_codes(
+            self.teacher, X_scaled, teacher_codes(self.teacher, codes, classes)
+        )
+        relations = (
+            relations_from_agreement(rho)
+            if self.teacher_relations == "auto"
+            else float(self.teacher_relations)
+        )
+        return relations, None if np.isnan(rho) else rho
+
+    def _student_setup(self, codes, classes, terms, relations, seed):
+        """What one student net starts from: its head, its loss's parameters, the prior ratio."""
         terms = copy.deepcopy(terms)
         n_classes = len(classes)
         positions = None if self.teacher is None else self.teacher.positions_in(classes)
@@ -756,6 +749,22 @@ class CrossModalDistiller(
             teacher_batch_size=self.teacher_batch_size,
             seed=seed,
         )
+        return head, loss, prior_ratio
+
+    def _train(
+        self,
+        X_scaled,
+        codes,
+        classes,
+        terms,
+        relations,
+        seed,
+        algorithm=None,
+        weights=None,
+        warm=False,
+    ):
+        """Train one student net on scaled rows with these weighted terms (or go on training one)."""
+        head, loss, prior_ratio = self._student_setup(codes, classes, terms, relations, seed)
         neighbors = None
         if any(term.needs_neighbors for term in terms):
             neighbors = neighbor_table(
@@ -784,7 +793,7 @@ class CrossModalDistiller(
             net = student_net(
                 self,
                 X_scaled.shape[1],
-                n_classes,
+                len(classes),
                 head_init=head,
                 loss=loss,
                 seed=seed,

@@ -28,6 +28,7 @@ __all__ = [
     "WarmUp",
     "build_student",
     "make_net",
+    "student_module",
     "student_net",
     "whole_batch",
 ]
@@ -211,25 +212,18 @@ def build_student(module, n_features, latent_dim, n_classes, head_init=None, **m
     return EncoderClassifier(encoder, latent_dim, n_classes, head_init=head_init)
 
 
-def student_net(
-    estimator, n_features, n_classes, *, head_init=None, loss=None, seed=0, callbacks=()
-):
-    """The skorch net of a :class:`~skcmkd.CrossModalDistiller`'s student, untrained.
+def student_module(estimator, n_features, n_classes, *, head_init=None):
+    """A :class:`~skcmkd.CrossModalDistiller`'s student module, from its parameters.
 
-    Built from the estimator's parameters (its prefixed ``**kwargs``
-    included): the student module (:func:`build_student`) in the teacher's
-    latent space when it has a teacher, and the net around it
-    (:func:`make_net`) with the estimator's callbacks and warm-up.
+    :func:`build_student` in the teacher's latent space when the estimator
+    has a teacher, with its ``module__*`` parameters.
     """
     params = estimator.get_params(deep=False)
     teacher = params["teacher"]
-    module_params, net_params = {}, {}
-    for key, value in params.items():
-        if key.startswith("module__"):
-            module_params[key[len("module__") :]] = value
-        elif "__" in key:
-            net_params[key] = value
-    module = build_student(
+    module_params = {
+        key[len("module__") :]: value for key, value in params.items() if key.startswith("module__")
+    }
+    return build_student(
         params["module"],
         n_features,
         params["latent_dim"] if teacher is None else teacher.latent_dim_,
@@ -237,12 +231,42 @@ def student_net(
         head_init=head_init,
         **module_params,
     )
+
+
+def student_net(
+    estimator,
+    n_features,
+    n_classes,
+    *,
+    head_init=None,
+    loss=None,
+    seed=0,
+    callbacks=(),
+    module=None,
+    criterion=DistillationLoss,
+):
+    """The skorch net of a :class:`~skcmkd.CrossModalDistiller`'s student, untrained.
+
+    Built from the estimator's parameters (its prefixed ``**kwargs``
+    included): the student module (:func:`student_module`, unless ``module``
+    is given) and the net around it (:func:`make_net`) with the estimator's
+    callbacks and warm-up.
+    """
+    params = estimator.get_params(deep=False)
+    net_params = {
+        key: value
+        for key, value in params.items()
+        if "__" in key and not key.startswith("module__")
+    }
+    if module is None:
+        module = student_module(estimator, n_features, n_classes, head_init=head_init)
     return make_net(
         module,
         loss=loss,
         seed=seed,
         warmup_epochs=params["warmup_epochs"],
         callbacks=[*(params["callbacks"] or []), *callbacks],
+        criterion=criterion,
         optimizer=params["optimizer"],
         lr=params["lr"],
         max_epochs=params["max_epochs"],
@@ -253,7 +277,16 @@ def student_net(
     )
 
 
-def make_net(module, *, loss=None, seed=0, warmup_epochs=0, callbacks=(), **params):
+def make_net(
+    module,
+    *,
+    loss=None,
+    seed=0,
+    warmup_epochs=0,
+    callbacks=(),
+    criterion=DistillationLoss,
+    **params,
+):
     """The skorch net around a student module.
 
     ``loss`` holds the criterion's parameters (:class:`DistillationLoss`),
@@ -272,7 +305,7 @@ def make_net(module, *, loss=None, seed=0, warmup_epochs=0, callbacks=(), **para
     }
     return DistillerNet(
         module,
-        criterion=DistillationLoss,
+        criterion=criterion,
         train_split=None,
         callbacks=[*([("warm_up", WarmUp(warmup_epochs))] if warmup_epochs else []), *callbacks],
         **{**defaults, **params},

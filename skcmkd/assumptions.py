@@ -47,6 +47,7 @@ __all__ = [
     "HoldoutCheck",
     "check_clusters",
     "holdout_rows",
+    "holdout_folds",
     "holdout_rights",
     "n_folds",
     "compare_on_holdout",
@@ -512,10 +513,36 @@ def holdout_rights(codes, fit_predict, *, cv=3, random_state=0):
     """
     codes = np.asarray(codes)
     labelled = np.flatnonzero(codes >= 0)
+    folds = holdout_folds(codes, cv=cv, random_state=random_state)
+    if folds is None:
+        return None, None
+    aligned_right, plain_right = np.zeros(len(labelled)), np.zeros(len(labelled))
+    for train_codes, held in folds:
+        truth = codes[labelled[held]]
+        aligned_right[held] = fit_predict(train_codes, True)[labelled[held]] == truth
+        plain_right[held] = fit_predict(train_codes, False)[labelled[held]] == truth
+    return aligned_right, plain_right
+
+
+def holdout_folds(codes, *, cv=3, random_state=0):
+    """The held-out check's folds: each fold's training codes and its held-out labelled rows.
+
+    Parameters are :func:`holdout_rights`'s.
+
+    Returns
+    -------
+    folds : list of (ndarray, ndarray) or None
+        Per fold, ``codes`` with the fold's labelled rows set to ``-1``, and
+        the fold's positions among the labelled rows (in their order);
+        ``None`` where there are too few labelled rows to hold out
+        (``2 * n_splits`` rows in two classes at least).
+    """
+    codes = np.asarray(codes)
+    labelled = np.flatnonzero(codes >= 0)
     present, counts = np.unique(codes[labelled], return_counts=True)
     n_splits = n_folds(cv)
     if len(present) < 2 or len(labelled) < 2 * n_splits:
-        return None, None
+        return None
     folds = cv
     if isinstance(cv, numbers.Integral):
         splitter = StratifiedKFold if counts.min() >= n_splits else KFold
@@ -524,7 +551,6 @@ def holdout_rights(codes, fit_predict, *, cv=3, random_state=0):
             shuffle=True,
             random_state=check_random_state(random_state).randint(2**31),
         )
-    aligned_right, plain_right = np.zeros(len(labelled)), np.zeros(len(labelled))
     splits = list(folds.split(labelled, codes[labelled]))
     if not splits or any(len(held) and np.max(held) >= len(labelled) for _, held in splits):
         raise ValueError(
@@ -532,13 +558,12 @@ def holdout_rights(codes, fit_predict, *, cv=3, random_state=0):
             "its (train, test) arrays index the labelled rows, in their order (a generator "
             "of splits is spent after one fit)."
         )
+    result = []
     for _, held in splits:
         train_codes = codes.copy()
         train_codes[labelled[held]] = -1
-        truth = codes[labelled[held]]
-        aligned_right[held] = fit_predict(train_codes, True)[labelled[held]] == truth
-        plain_right[held] = fit_predict(train_codes, False)[labelled[held]] == truth
-    return aligned_right, plain_right
+        result.append((train_codes, held))
+    return result
 
 
 def summarise_holdout(codes, aligned_right, plain_right, *, n_splits=3, margin=0.04):
