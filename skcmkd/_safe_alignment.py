@@ -12,10 +12,12 @@ from ._inputs import input_scaler, labelled_mask, relative_weights, sample_weigh
 from ._labels import encode_labels, unseen_codes
 from ._meta import MetaDistiller, base_distiller, cached, check_seed, content_key, fit_weighing
 from ._pickling import version
+from ._stacked import fit_predict_stacked
 from .assumptions import (
     ClusterCheck,
     HoldoutCheck,
     check_clusters,
+    holdout_folds,
     holdout_rights,
     holdout_rows,
     n_folds,
@@ -130,6 +132,14 @@ class SafeAlignment(MetaDistiller):
         ``1`` solves the transport at every step, as the students ``margin``
         was chosen on; ``None`` trains them on the distiller's own schedule
         (``docs/transport_defaults.md`` measures both).
+    stack_students : bool, default=True
+        Train the held-out check's students together, as one net whose
+        weights carry a leading "student" axis (:mod:`skcmkd._stacked`): one
+        forward, backward and optimizer step per batch for all of them, with
+        the same batches and one dropout mask per step. Each is the student
+        its own fit would train up to dropout draws and rounding. ``False``
+        trains them one by one, each as its own
+        :class:`~skcmkd.CrossModalDistiller` fit.
     cluster_ramp : (float, float), default=(0.5, 0.9)
         The cluster check's lower confidence bound of the graph's skill
         maps to a trust of 0 at or below the first value and 1 at or above
@@ -204,6 +214,7 @@ class SafeAlignment(MetaDistiller):
         ],
         "max_rows": [Interval(numbers.Integral, 2, None, closed="left")],
         "check_transport_every": [Interval(numbers.Integral, 1, None, closed="left"), None],
+        "stack_students": ["boolean"],
         "cluster_ramp": [tuple, list],
         "fallback": [StrOptions({"linear"}), None],
         "memory": [None, str, HasMethods(["cache"])],
@@ -217,6 +228,7 @@ class SafeAlignment(MetaDistiller):
         cv=3,
         max_rows=2000,
         check_transport_every=1,
+        stack_students=True,
         cluster_ramp=(0.5, 0.9),
         fallback="linear",
         memory=None,
@@ -226,6 +238,7 @@ class SafeAlignment(MetaDistiller):
         self.cv = cv
         self.max_rows = max_rows
         self.check_transport_every = check_transport_every
+        self.stack_students = stack_students
         self.cluster_ramp = cluster_ramp
         self.fallback = fallback
         self.memory = memory
@@ -324,7 +337,7 @@ class SafeAlignment(MetaDistiller):
             transport_every=self.check_transport_every or distiller.transport_every,
         )
         args = (X[rows], y[rows], None if weights is None else weights[rows], classes, share)
-        args = (*args, cv, seed)
+        args = (*args, cv, seed, self.stack_students)
         (aligned_right, plain_right, trained), hit = cached(
             self.memory, _holdout_rights, student, content_key(student), *args, ignore=["student"]
         )
@@ -366,34 +379,59 @@ def _linear_fallback(X, codes, n_classes, scaler, weights, seed, skcmkd_version)
     )
 
 
-def _holdout_rights(student, key, X, y, weights, classes, unlabeled_share, cv, seed):
-    """:func:`skcmkd.assumptions.holdout_rights` with clones of ``student`` (kept by ``memory``).
+def _holdout_rights(student, key, X, y, weights, classes, unlabeled_share, cv, seed, stacked):
+    """Which held-out labelled rows clones of ``student`` get right (kept by ``memory``).
 
     ``memory`` keys the student by ``key`` (:func:`~skcmkd._meta.content_key`).
     The aligned students keep the student's parameters (its
     ``transport_every`` is ``check_transport_every``); the plain ones have no
     alignment term. Every student predicts ``classes``, labelled in its fold
-    or not.
+    or not. ``stacked``: all of them trained together
+    (:func:`skcmkd._stacked.fit_predict_stacked`); else one by one, each its
+    own fit.
 
     Returns
     -------
     aligned_right, plain_right : ndarray or None
+        As :func:`skcmkd.assumptions.holdout_rights`.
     trainings : int
-        Nets trained.
+        Nets trained (a stack counts as one).
     """
     labelled = labelled_mask(y)
     codes = np.full(len(y), -1, dtype=np.int64)
     codes[labelled] = np.searchsorted(classes, y[labelled])
-    trained = []
+    if not stacked:
+        trained = []
 
-    def fit_predict(train_codes, aligned):
-        fold = clone(student) if aligned else clone(student).set_params(unlabeled_trust=0.0)
-        fit_weighing(fold, X, _hidden(y, train_codes), unlabeled_share, classes, weights)
-        trained.append(fold.n_trainings_)
-        return np.searchsorted(classes, fold.predict(X))
+        def fit_predict(train_codes, aligned):
+            fold = clone(student) if aligned else clone(student).set_params(unlabeled_trust=0.0)
+            fit_weighing(fold, X, _hidden(y, train_codes), unlabeled_share, classes, weights)
+            trained.append(fold.n_trainings_)
+            return np.searchsorted(classes, fold.predict(X))
 
-    aligned_right, plain_right = holdout_rights(codes, fit_predict, cv=cv, random_state=seed)
-    return aligned_right, plain_right, sum(trained)
+        aligned_right, plain_right = holdout_rights(codes, fit_predict, cv=cv, random_state=seed)
+        return aligned_right, plain_right, sum(trained)
+    folds = holdout_folds(codes, cv=cv, random_state=seed)
+    if folds is None:
+        return None, None, 0
+    columns = [_hidden(y, train_codes) for train_codes, _ in folds for _ in range(2)]
+    trusts = [student.unlabeled_trust, 0.0] * len(folds)
+    predicted = fit_predict_stacked(
+        student,
+        X,
+        columns,
+        trusts,
+        classes=classes,
+        unlabeled_share=unlabeled_share,
+        weights=weights,
+    )
+    rights = np.zeros((2, int(labelled.sum())))
+    positions = np.flatnonzero(labelled)
+    for i, (_, held) in enumerate(folds):
+        truth = codes[positions[held]]
+        for arm in range(2):
+            rights[arm, held] = predicted[2 * i + arm][positions[held]] == truth
+    return rights[0], rights[1], 1
 
 
 def _hidden(y, train_codes):
