@@ -88,10 +88,11 @@ class SafeAlignment(MetaDistiller):
        regression predicts them (:func:`skcmkd.assumptions.check_clusters`)?
        Its lower confidence bound maps through ``cluster_ramp`` to a trust
        in ``[0, 1]``, which multiplies the distiller's ``unlabeled_trust``.
-    2. **Held-out check** (``2 * cv`` trainings): on ``cv`` folds of the
-       labelled rows, students trained with and without the alignment (the
-       fold's labels hidden, its rows kept unlabelled) predict the held-out
-       labels; the alignment stays only if it wins by ``margin``
+    2. **Held-out check** (``2 * cv`` students, trained together as one
+       net): on ``cv`` folds of the labelled rows, students trained with and
+       without the alignment (the fold's labels hidden, its rows kept
+       unlabelled) predict the held-out labels; the alignment stays only if
+       it wins by ``margin``
        (:func:`skcmkd.assumptions.compare_on_holdout`). Skipped where the
        teacher has classes without a labelled row (held-out labels cannot
        measure what only the alignment can give them), and with
@@ -123,15 +124,17 @@ class SafeAlignment(MetaDistiller):
         the labelled rows of the rows drawn; a list, not a generator, which
         one fit would spend). ``None`` skips the check: the cluster check alone
         decides, and no net but the final one is trained.
-    max_rows : int, default=2000
+    max_rows : int, default=512
         The held-out check's students train on at most this many rows
         (:func:`skcmkd.assumptions.holdout_rows`: every labelled row up to
         half of them, the rest unlabelled).
-    check_transport_every : int or None, default=1
+    check_transport_every : int or None, default=None
         The ``transport_every`` of the held-out check's aligned students:
-        ``1`` solves the transport at every step, as the students ``margin``
-        was chosen on; ``None`` trains them on the distiller's own schedule
-        (``docs/transport_defaults.md`` measures both).
+        ``None`` trains them on the distiller's own schedule; ``1`` solves the
+        transport at every step, as skcmkd 0.3.0's students did.
+    check_max_epochs : int or None, default=25
+        The epochs of the held-out check's students, at most the
+        distiller's ``max_epochs``; ``None``: the distiller's.
     stack_students : bool, default=True
         Train the held-out check's students together, as one net whose
         weights carry a leading "student" axis (:mod:`skcmkd._stacked`): one
@@ -140,6 +143,13 @@ class SafeAlignment(MetaDistiller):
         its own fit would train up to dropout draws and rounding. ``False``
         trains them one by one, each as its own
         :class:`~skcmkd.CrossModalDistiller` fit.
+
+        ``margin``, ``max_rows``, ``check_max_epochs`` and
+        ``check_transport_every`` were chosen together on probe seeds of
+        four data families, leaving one family out at a time
+        (``docs/check_rows.md``); skcmkd 0.3.0's check is
+        ``max_rows=2000, check_transport_every=1, check_max_epochs=None,
+        stack_students=False``.
     cluster_ramp : (float, float), default=(0.5, 0.9)
         The cluster check's lower confidence bound of the graph's skill
         maps to a trust of 0 at or below the first value and 1 at or above
@@ -214,6 +224,7 @@ class SafeAlignment(MetaDistiller):
         ],
         "max_rows": [Interval(numbers.Integral, 2, None, closed="left")],
         "check_transport_every": [Interval(numbers.Integral, 1, None, closed="left"), None],
+        "check_max_epochs": [Interval(numbers.Integral, 1, None, closed="left"), None],
         "stack_students": ["boolean"],
         "cluster_ramp": [tuple, list],
         "fallback": [StrOptions({"linear"}), None],
@@ -226,8 +237,9 @@ class SafeAlignment(MetaDistiller):
         *,
         margin=0.04,
         cv=3,
-        max_rows=2000,
-        check_transport_every=1,
+        max_rows=512,
+        check_transport_every=None,
+        check_max_epochs=25,
         stack_students=True,
         cluster_ramp=(0.5, 0.9),
         fallback="linear",
@@ -238,6 +250,7 @@ class SafeAlignment(MetaDistiller):
         self.cv = cv
         self.max_rows = max_rows
         self.check_transport_every = check_transport_every
+        self.check_max_epochs = check_max_epochs
         self.stack_students = stack_students
         self.cluster_ramp = cluster_ramp
         self.fallback = fallback
@@ -335,6 +348,7 @@ class SafeAlignment(MetaDistiller):
         student = clone(distiller).set_params(
             unlabeled_trust=trust,
             transport_every=self.check_transport_every or distiller.transport_every,
+            max_epochs=min(self.check_max_epochs or np.inf, distiller.max_epochs),
         )
         args = (X[rows], y[rows], None if weights is None else weights[rows], classes, share)
         args = (*args, cv, seed, self.stack_students)
