@@ -45,7 +45,9 @@ def test_a_failed_held_out_check_falls_back_to_the_student_alone():
     assert decision.branch == "holdout_off" and not decision.aligned
     assert decision.clusters.trust == 1.0 and decision.unlabeled_trust == 0.0
     assert decision.holdout.measured and not decision.holdout.keep
-    assert decision.holdout.n_rows == 30 and model.n_trainings_ == 7
+    assert decision.holdout.n_rows == 30 and model.n_trainings_ == 2  # the stack, the final
+    one_by_one = _safe(margin=np.inf, fallback=None, stack_students=False).fit(X, y)
+    assert one_by_one.n_trainings_ == 7 and one_by_one.decision_.branch == "holdout_off"
     assert model.estimator_.unlabeled_trust == 0.0 and "nc" not in model.estimator_.history_[-1]
     alone = CrossModalDistiller(neighbor_weight=0.0, **PARAMS).fit(X, y)
     assert np.array_equal(model.predict_proba(X), alone.predict_proba(X))
@@ -113,31 +115,39 @@ def test_held_out_students_on_large_data_see_the_draw_only(monkeypatch):
     """The six students of the check train on max_rows rows; the final one on all."""
     X, y = _clustered()
     seen = []
-    train = CrossModalDistiller._train
+    setup = CrossModalDistiller._student_setup
 
-    def recording(self, X_scaled, codes, *args):
-        seen.append(len(X_scaled))
-        return train(self, X_scaled, codes, *args)
+    def recording(self, codes, *args):
+        seen.append(len(codes))
+        return setup(self, codes, *args)
 
-    monkeypatch.setattr(CrossModalDistiller, "_train", recording)
-    model = _safe(max_rows=80).fit(X, y)
-    assert model.decision_.holdout.measured and model.decision_.holdout.n_rows == 30
-    assert seen == [80] * 6 + [len(X)]  # every labelled row and 50 unlabelled ones
+    monkeypatch.setattr(CrossModalDistiller, "_student_setup", recording)
+    for stack in (True, False):
+        seen.clear()
+        model = _safe(max_rows=80, stack_students=stack).fit(X, y)
+        assert model.decision_.holdout.measured and model.decision_.holdout.n_rows == 30
+        assert seen == [80] * 6 + [len(X)]  # every labelled row and 50 unlabelled ones
 
 
-def test_held_out_students_solve_the_transport_at_every_step(monkeypatch):
-    """The margin was chosen on such students; the final fit keeps the model's schedule."""
+@pytest.mark.parametrize("stack", [True, False])
+def test_held_out_students_follow_check_transport_every(monkeypatch, stack):
+    """1: a solve at every step (0.3.0's students); None: the model's schedule, as the final fit."""
     X, y = _clustered()
     schedules = []
-    train = CrossModalDistiller._train
+    setup = CrossModalDistiller._student_setup
 
-    def recording(self, X_scaled, codes, classes, terms, *args):
+    def recording(self, codes, classes, terms, *args):
         schedules.append([t.transport_every for t in terms if isinstance(t, FeatureAlignment)])
-        return train(self, X_scaled, codes, classes, terms, *args)
+        return setup(self, codes, classes, terms, *args)
 
-    monkeypatch.setattr(CrossModalDistiller, "_train", recording)
+    monkeypatch.setattr(CrossModalDistiller, "_student_setup", recording)
     X_t, y_t = _teacher_data(n_features=8)
-    model = SafeAlignment(CrossModalDistiller(transport_every=4, **PARAMS), margin=-np.inf)
+    model = SafeAlignment(
+        CrossModalDistiller(transport_every=4, **PARAMS),
+        margin=-np.inf,
+        check_transport_every=1,
+        stack_students=stack,
+    )
     model.set_teacher(X_t, y_t, max_epochs=2).fit(X, y)
     assert model.decision_.holdout.measured
     assert sorted(schedules[:-1]) == [[], [], [], [1], [1], [1]]  # plain, then aligned
@@ -147,17 +157,34 @@ def test_held_out_students_solve_the_transport_at_every_step(monkeypatch):
     assert sorted(schedules) == [[], [], [], [4], [4], [4], [4]]
 
 
+@pytest.mark.parametrize("check_max_epochs, expected", [(1, 1), (25, 2), (None, 2)])
+def test_held_out_students_train_at_most_check_max_epochs(monkeypatch, check_max_epochs, expected):
+    """The students' epochs: check_max_epochs, never more than the final fit's (2 here)."""
+    X, y = _clustered()
+    epochs = []
+    setup = CrossModalDistiller._student_setup
+
+    def recording(self, *args):
+        epochs.append(self.max_epochs)
+        return setup(self, *args)
+
+    monkeypatch.setattr(CrossModalDistiller, "_student_setup", recording)
+    model = _safe(margin=-np.inf, check_max_epochs=check_max_epochs).fit(X, y)
+    assert epochs == [expected] * 6 + [2]
+    assert len(model.estimator_.history_) == 2
+
+
 def test_held_out_students_weigh_the_terms_as_the_final_fit(monkeypatch):
     """Hiding a fold's labels does not raise the weight of the terms on unlabelled rows."""
     X, y = _clustered()
     weights = []
-    train = CrossModalDistiller._train
+    setup = CrossModalDistiller._student_setup
 
-    def recording(self, X_scaled, codes, classes, terms, *args):
+    def recording(self, codes, classes, terms, *args):
         weights.append([t.weight for t in terms])
-        return train(self, X_scaled, codes, classes, terms, *args)
+        return setup(self, codes, classes, terms, *args)
 
-    monkeypatch.setattr(CrossModalDistiller, "_train", recording)
+    monkeypatch.setattr(CrossModalDistiller, "_student_setup", recording)
     _safe(margin=-np.inf).fit(X, y)
     aligned = [w for w in weights if w]
     assert len(aligned) == 4 and all(w == aligned[-1] for w in aligned)
@@ -228,10 +255,10 @@ def test_a_second_fit_with_memory_reuses_the_checks(tmp_path):
     memory = joblib.Memory(str(tmp_path), verbose=0)
     first = _safe(memory=memory).fit(X, y)
     second = _safe(memory=memory).fit(X, y)
-    assert first.n_trainings_ == 7 and second.n_trainings_ == 1
+    assert first.n_trainings_ == 2 and second.n_trainings_ == 1
     assert second.decision_.holdout == first.decision_.holdout
     assert np.array_equal(first.predict_proba(X), second.predict_proba(X))
-    assert _safe(memory=None).fit(X, y).n_trainings_ == 7  # memory=None keeps nothing
+    assert _safe(memory=None).fit(X, y).n_trainings_ == 2  # memory=None keeps nothing
     assert _safe(memory=str(tmp_path)).fit(X, y).n_trainings_ == 1  # a path is a Memory
 
 
@@ -246,7 +273,7 @@ def test_a_grid_search_over_the_margin_trains_the_held_out_students_once_per_fol
     assert len(search.cv_results_["params"]) == 3
     assert (
         _safe(memory=joblib.Memory(str(tmp_path), verbose=0), margin=0.5).fit(X, y).n_trainings_
-        == 7
+        == 2
     )
     # every fold's check was kept once: a fourth margin on the same folds trains the finals only
     for train, _ in LabeledStratifiedKFold(2, shuffle=True, random_state=0).split(X, y):
@@ -259,7 +286,7 @@ def test_another_weight_is_another_check(tmp_path):
     memory = joblib.Memory(str(tmp_path), verbose=0)
     _safe(memory=memory).fit(X, y)
     other = SafeAlignment(CrossModalDistiller(neighbor_weight=50.0, **PARAMS), memory=memory)
-    assert other.fit(X, y).n_trainings_ == 7
+    assert other.fit(X, y).n_trainings_ == 2
 
 
 # -- scikit-learn conventions --------------------------------------------------------
@@ -313,7 +340,7 @@ def test_memory_keys_the_teacher_by_content(tmp_path):
     assert loaded.fit(X, y).n_trainings_ == 1
     other = _safe(memory=memory).set_teacher(X_t, np.roll(y_t, 1), max_epochs=2)
     assert other.teacher.fingerprint() != first.teacher.fingerprint()
-    assert first.n_trainings_ == 7
+    assert first.n_trainings_ == 2
 
 
 def test_a_fold_that_hides_a_class_keeps_predicting_it():
@@ -346,12 +373,14 @@ def test_a_ramp_that_is_a_step_keeps_or_drops_the_trust():
     assert _safe(cluster_ramp=(0.5, 0.5), cv=None).fit(voices, y).decision_.unlabeled_trust == 0.0
 
 
-def test_a_splitter_as_cv():
+@pytest.mark.parametrize("stack, trainings", [(True, 2), (False, 5)])
+def test_a_splitter_as_cv(stack, trainings):
     from sklearn.model_selection import StratifiedKFold
 
     X, y = _clustered()
-    model = _safe(cv=StratifiedKFold(2, shuffle=True, random_state=0), margin=-np.inf).fit(X, y)
-    assert model.decision_.holdout.measured and model.n_trainings_ == 5
+    cv = StratifiedKFold(2, shuffle=True, random_state=0)
+    model = _safe(cv=cv, margin=-np.inf, stack_students=stack).fit(X, y)
+    assert model.decision_.holdout.measured and model.n_trainings_ == trainings
 
 
 def test_a_failed_refit_leaves_the_model_as_it_was():
@@ -377,5 +406,7 @@ def test_an_iterable_of_splits_as_cv():
     labelled = np.arange(30)
     splits = [(labelled[labelled % 2 == 0], labelled[labelled % 2 == 1])]
     splits.append((splits[0][1], splits[0][0]))
-    model = _safe(cv=splits, margin=-np.inf).fit(X, y)
-    assert model.decision_.holdout.measured and model.n_trainings_ == 5
+    model = _safe(cv=splits, margin=-np.inf, stack_students=False).fit(X, y)
+    assert model.decision_.holdout.measured and model.n_trainings_ == 5  # 2 folds, 2 arms
+    stacked = _safe(cv=splits, margin=-np.inf).fit(X, y)
+    assert stacked.decision_.holdout.n_rows == 30 and stacked.n_trainings_ == 2
