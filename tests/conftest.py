@@ -1,10 +1,18 @@
 """Shared fixtures: a small unpaired slice of the bundled mfeat data."""
 
+import os
+
 import numpy as np
 import pytest
+import torch
 
 from skcmkd import CrossModalDistiller
 from skcmkd.datasets import load_mfeat, unpaired_split
+
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    # pytest-xdist runs one worker per core (pyproject's addopts): one torch thread each,
+    # or two workers' threads would contend for the same cores
+    torch.set_num_threads(1)
 
 #: Tiny training of one distiller; the meta-estimators' tests wrap it.
 FAST = dict(max_epochs=3, batch_size=64, random_state=0)
