@@ -115,7 +115,16 @@ class StackedStudents(nn.Module):
             logits, z = functional_call(structure, (p, b), (x,))
             return logits, z
 
-        return vmap(one, in_dims=(0, 0, None), randomness="same")(params, buffers, inputs)
+        try:
+            return vmap(one, in_dims=(0, 0, None), randomness="same")(params, buffers, inputs)
+        except RuntimeError as error:
+            raise RuntimeError(
+                f"The held-out check trains its students together through torch.func.vmap, "
+                f"and the student module {type(structure.encoder).__name__} does not run "
+                f"under vmap ({error}). Give SafeAlignment stack_students=False to train them "
+                "one by one, or make the module's forward free of in-place updates of "
+                "buffers and of .item() calls."
+            ) from error
 
 
 def _mlp_layers(student):

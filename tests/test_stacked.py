@@ -24,6 +24,17 @@ class TanhEncoder(nn.Module):
         return torch.tanh(self.linear(X))
 
 
+class ItemEncoder(nn.Module):
+    """A module vmap cannot run: its forward reads a number out of a tensor."""
+
+    def __init__(self, n_features, latent_dim):
+        super().__init__()
+        self.linear = nn.Linear(n_features, latent_dim)
+
+    def forward(self, X):
+        return self.linear(X) * float(self.linear.weight.abs().sum().item() > 0)
+
+
 def _students(encoder, n=3, seed=0):
     torch.manual_seed(seed)
     return [EncoderClassifier(encoder(n_features=5, latent_dim=4), 4, 3) for _ in range(n)]
@@ -139,3 +150,14 @@ def test_safe_alignment_stacked_and_one_by_one_measure_alike(problem):
     assert stacked.aligned_accuracy == own.aligned_accuracy
     assert stacked.plain_accuracy == own.plain_accuracy
     assert (stacked_trainings, own_trainings) == (1, 6)
+
+
+def test_a_module_vmap_cannot_run_says_what_to_do():
+    stack = StackedStudents(_students(ItemEncoder))
+    with pytest.raises(RuntimeError, match="stack_students=False"):
+        stack(torch.randn(4, 5))
+    X, y = np.random.RandomState(0).randn(60, 5), np.arange(60) % 3
+    y[12:] = -1
+    distiller = CrossModalDistiller(module=ItemEncoder, max_epochs=2, random_state=0)
+    one_by_one = SafeAlignment(distiller, margin=-np.inf, cluster_ramp=(-np.inf, -np.inf))
+    assert one_by_one.set_params(stack_students=False).fit(X, y).n_trainings_ == 7
