@@ -31,8 +31,9 @@ from ._inputs import input_scaler, relative_weights
 from ._labels import encode_labels
 from ._net import StudentRows, student_module, student_net
 from ._teacher import torch_seed
+from .exceptions import NonFiniteLossError
 from .modules import EncoderClassifier, MLPEncoder
-from .neighbors import neighbor_table
+from .neighbors import choose_algorithm, neighbor_table
 
 __all__ = ["StackedLoss", "StackedStudents", "fit_predict_stacked", "train_stacked"]
 
@@ -250,7 +251,10 @@ def train_stacked(distiller, X, columns, trusts, *, classes, unlabeled_share, we
             relations, _ = student._relations(X_scaled, student_codes, classes, terms)
             head, loss, _ = student._student_setup(student_codes, classes, terms, relations, seed)
             if neighbors is None and any(term.needs_neighbors for term in terms):
-                neighbors = neighbor_table(X_scaled, student.n_neighbors, warn=False)
+                algorithm = choose_algorithm(len(X_scaled), student.neighbor_algorithm)
+                neighbors = neighbor_table(
+                    X_scaled, student.n_neighbors, algorithm=algorithm, warn=False
+                )
             torch.manual_seed(seed)  # every student starts where its own fit would
             modules.append(student_module(student, X_scaled.shape[1], len(classes), head_init=head))
             losses.append(DistillationLoss(**loss))
@@ -271,6 +275,13 @@ def train_stacked(distiller, X, columns, trusts, *, classes, unlabeled_share, we
             ).astype(np.float32)
         rows = StudentRows(X_scaled, np.stack(codes, axis=1), neighbors, seed, student_weights)
         stacked.fit(rows, None)
+    if not all(torch.isfinite(weight).all() for weight in stacked.module_.parameters()):
+        # the last optimizer step can break the weights after the last finite loss
+        raise NonFiniteLossError(
+            "The held-out check's students' weights became NaN or infinite in training. "
+            "Lower `lr`, `feature_weight` or `label_weight`. The estimator was left as it "
+            "was before this fit."
+        )
     return stacked, X_scaled
 
 

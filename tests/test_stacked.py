@@ -161,3 +161,18 @@ def test_a_module_vmap_cannot_run_says_what_to_do():
     distiller = CrossModalDistiller(module=ItemEncoder, max_epochs=2, random_state=0)
     one_by_one = SafeAlignment(distiller, margin=-np.inf, cluster_ramp=(-np.inf, -np.inf))
     assert one_by_one.set_params(stack_students=False).fit(X, y).n_trainings_ == 7
+
+
+def test_students_that_diverge_raise_and_name_the_fix(problem):
+    from skcmkd.exceptions import NonFiniteLossError
+
+    distiller, X, y = problem
+    with pytest.raises(NonFiniteLossError, match="lr"):
+        train_stacked(
+            clone(distiller).set_params(lr=1e12, max_epochs=5),
+            X,
+            [y, y],
+            [1.0, 0.0],
+            classes=np.arange(3),
+            unlabeled_share=0.8,
+        )
