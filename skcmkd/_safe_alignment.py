@@ -17,6 +17,7 @@ from .assumptions import (
     ClusterCheck,
     HoldoutCheck,
     check_clusters,
+    fold_rights,
     holdout_folds,
     holdout_rights,
     holdout_rows,
@@ -440,13 +441,9 @@ def _holdout_rights(student, key, X, y, weights, classes, unlabeled_share, cv, s
         unlabeled_share=unlabeled_share,
         weights=weights,
     )
-    rights = np.zeros((2, int(labelled.sum())))
-    positions = np.flatnonzero(labelled)
-    for i, (_, held) in enumerate(folds):
-        truth = codes[positions[held]]
-        for arm in range(2):
-            rights[arm, held] = predicted[2 * i + arm][positions[held]] == truth
-    return rights[0], rights[1], 1
+    pairs = list(zip(predicted[0::2], predicted[1::2], strict=True))  # (aligned, plain) per fold
+    aligned_right, plain_right = fold_rights(codes, folds, pairs)
+    return aligned_right, plain_right, 1
 
 
 def _hidden(y, train_codes):

@@ -60,6 +60,7 @@ class StackedStudents(nn.Module):
         students = list(students)
         params, buffers = stack_module_state(students)
         self._param_names = list(params)
+        self._param_index = {name: i for i, name in enumerate(params)}
         self._buffer_names = list(buffers)
         self.weights = nn.ParameterList(nn.Parameter(params[name].detach()) for name in params)
         for i, name in enumerate(buffers):
@@ -84,7 +85,7 @@ class StackedStudents(nn.Module):
         return logits, z[:, : len(X)], z[:, len(X) :]
 
     def _param(self, name):
-        return self.weights[self._param_names.index(name)]
+        return self.weights[self._param_index[name]]
 
     def _stacked_mlp(self, inputs):
         h = inputs.expand(self.n_students, *inputs.shape)
@@ -146,6 +147,19 @@ def _mlp_layers(student):
     return layers
 
 
+def _every_loss(name):
+    """An attribute of :class:`StackedLoss` read from its first loss and set on every loss."""
+
+    def get(self):
+        return getattr(self.losses[0], name)
+
+    def set_all(self, value):
+        for loss in self.losses:
+            setattr(loss, name, value)
+
+    return property(get, set_all)
+
+
 class StackedLoss(nn.Module):
     """The students' distillation losses, summed; each sees its own slice of the outputs.
 
@@ -168,23 +182,8 @@ class StackedLoss(nn.Module):
     def terms(self):
         return [term for loss in self.losses for term in loss.terms]
 
-    @property
-    def factor(self):
-        return self.losses[0].factor
-
-    @factor.setter
-    def factor(self, value):
-        for loss in self.losses:
-            loss.factor = value
-
-    @property
-    def epoch(self):
-        return self.losses[0].epoch
-
-    @epoch.setter
-    def epoch(self, value):
-        for loss in self.losses:
-            loss.epoch = value
+    factor = _every_loss("factor")  # the warm-up's (skcmkd._net.WarmUp)
+    epoch = _every_loss("epoch")  # the net's (skcmkd._net.DistillerNet)
 
     def reset(self):
         for loss in self.losses:

@@ -49,6 +49,7 @@ __all__ = [
     "holdout_rows",
     "holdout_folds",
     "holdout_rights",
+    "fold_rights",
     "n_folds",
     "compare_on_holdout",
     "summarise_holdout",
@@ -512,15 +513,37 @@ def holdout_rights(codes, fit_predict, *, cv=3, random_state=0):
         rows in two classes at least): then nothing is trained.
     """
     codes = np.asarray(codes)
-    labelled = np.flatnonzero(codes >= 0)
     folds = holdout_folds(codes, cv=cv, random_state=random_state)
     if folds is None:
         return None, None
+    predictions = [(fit_predict(c, True), fit_predict(c, False)) for c, _ in folds]
+    return fold_rights(codes, folds, predictions)
+
+
+def fold_rights(codes, folds, predictions):
+    """Which held-out labelled rows each kind of student got right, from their predictions.
+
+    Parameters
+    ----------
+    codes : ndarray of shape (n_samples,)
+        Class codes, ``-1`` for unlabelled rows.
+    folds : list of (ndarray, ndarray)
+        :func:`holdout_folds`.
+    predictions : list of (ndarray, ndarray)
+        Per fold, the aligned and the plain student's predicted codes for
+        all rows.
+
+    Returns
+    -------
+    aligned_right, plain_right : ndarray of shape (n_labelled,)
+        As :func:`holdout_rights`.
+    """
+    labelled = np.flatnonzero(np.asarray(codes) >= 0)
     aligned_right, plain_right = np.zeros(len(labelled)), np.zeros(len(labelled))
-    for train_codes, held in folds:
+    for (_, held), (aligned, plain) in zip(folds, predictions, strict=True):
         truth = codes[labelled[held]]
-        aligned_right[held] = fit_predict(train_codes, True)[labelled[held]] == truth
-        plain_right[held] = fit_predict(train_codes, False)[labelled[held]] == truth
+        aligned_right[held] = aligned[labelled[held]] == truth
+        plain_right[held] = plain[labelled[held]] == truth
     return aligned_right, plain_right
 
 
