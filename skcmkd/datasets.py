@@ -19,9 +19,11 @@ from ._shapes import SHAPE_CLASSES, make_shapes
 __all__ = [
     "ACTIVITY_CLASSES",
     "MFEAT_VIEWS",
+    "HANGUL_VIEWS",
     "SHAPE_CLASSES",
     "SOURCES",
     "load_activities",
+    "load_hangul",
     "load_mfeat",
     "load_mfeat_unpaired",
     "load_shapes",
@@ -106,6 +108,68 @@ def load_spoken_digits(variant="mel"):
     return Bunch(
         data=table[:, :-1].copy(), target=table[:, -1].astype(np.int64), DESCR=_SPOKEN_DESCR
     )
+
+
+#: The two views of the bundled Hangul family, with their widths.
+HANGUL_VIEWS = {"pix": 256, "hog": 324}
+
+_HANGUL_DESCR = """Hangul: 100 syllables rendered in 53 Korean fonts, 80 renderings each, seen twice.
+
+Classes: the open syllables of ten initial consonants and ten vowels, class
+10 * initial + vowel (target_names). Views: pix (the 48 x 48 image averaged
+over 3 x 3 windows, 256 columns), hog (9-bin gradient-orientation histograms
+in 6 x 6 cells, 324 columns); row i is the same rendering in both views.
+Made by benchmarks/make_hangul.py from Debian's fonts-nanum,
+fonts-nanum-extra, fonts-unfonts-core, fonts-baekmuk and fonts-noto-cjk
+(skcmkd/data/hangul/README.md).
+"""
+
+
+def load_hangul(view):
+    """Load one view of the bundled Hangul family: 100 classes, two feature extractors.
+
+    Every row is one rendering of one of 100 Hangul syllables (ten initial
+    consonants times ten vowels) in one of 53 fonts, with a random size,
+    shift, rotation, shear, stroke weight, blur and pixel noise; the two
+    views are two feature extractors of the same renderings, as mfeat's are
+    of the same digits. Syllables that share a consonant or a vowel share
+    strokes: the classes have a relation structure for a teacher to carry.
+
+    Parameters
+    ----------
+    view : {"pix", "hog"}
+        ``"pix"``: grey levels averaged over 3 x 3 pixel windows (256
+        columns); ``"hog"``: histograms of gradient orientation (324 columns).
+
+    Returns
+    -------
+    data : :class:`~sklearn.utils.Bunch`
+        ``data``: float64 array of shape ``(8000, n_features)`` in ``[0, 1]``;
+        ``target``: the class ``0..99`` (int64, 80 rows each, in class
+        order); ``target_names``: the syllables; ``DESCR``.
+
+    Examples
+    --------
+    >>> from skcmkd.datasets import load_hangul
+    >>> data = load_hangul("hog")
+    >>> data.data.shape, len(data.target_names), data.target_names[:3]
+    ((8000, 324), 100, ['가', '갸', '거'])
+    """
+    if view not in HANGUL_VIEWS:
+        raise ValueError(f"view must be one of {sorted(HANGUL_VIEWS)}, got {view!r}.")
+    table = _read_table("hangul", f"hangul-{view}.csv.gz")
+    names = [chr(0xAC00 + (i * 21 + v) * 28) for i in _HANGUL_INITIALS for v in _HANGUL_VOWELS]
+    return Bunch(
+        data=table[:, :-1] / 63.0,
+        target=table[:, -1].astype(np.int64),
+        target_names=names,
+        DESCR=_HANGUL_DESCR,
+    )
+
+
+#: Unicode's indices of the family's initial consonants and vowels.
+_HANGUL_INITIALS = (0, 2, 3, 5, 6, 7, 9, 11, 12, 18)
+_HANGUL_VOWELS = (0, 2, 4, 6, 8, 12, 13, 17, 18, 20)
 
 
 def load_shapes(modality, *, n_per_class=200, random_state=None):
@@ -216,6 +280,9 @@ def _load_source(source):
     if source in MFEAT_VIEWS:
         data = load_mfeat(source)
         return data.views[source], data.target
+    if source.startswith("hangul-") and source[7:] in HANGUL_VIEWS:
+        data = load_hangul(source[7:])
+        return data.data, data.target
     if source in ("speech", "speech-mfcc"):
         data = load_spoken_digits("mel" if source == "speech" else "mfcc")
         return data.data, data.target
@@ -243,7 +310,15 @@ SOURCES = {
     "shapes-contour": "geometric shapes, boundary signatures (load_shapes)",
     "activities-accelerometer": "human activities, simulated accelerometer (load_activities)",
     "activities-gyroscope": "human activities, simulated gyroscope (load_activities)",
+    "hangul-pix": "100 Hangul syllables in 53 fonts, pixel averages (load_hangul)",
+    "hangul-hog": "100 Hangul syllables in 53 fonts, gradient-orientation histograms (load_hangul)",
 }
+
+
+def _views_of_one_set(teacher, student):
+    """Are the two sources two views of the same rows (mfeat's views, Hangul's)?"""
+    hangul = [source.startswith("hangul-") for source in (teacher, student)]
+    return (teacher in MFEAT_VIEWS and student in MFEAT_VIEWS) or all(hangul)
 
 
 def load_mfeat(views=None):
@@ -393,11 +468,12 @@ def load_mfeat_unpaired(teacher_view, student_view, *, labels_per_class=None, ra
     )
 
 
-def load_unpaired(teacher, student, *, labels_per_class=None, random_state=None):
+def load_unpaired(teacher, student, *, labels_per_class=None, classes=None, random_state=None):
     """An unpaired distillation problem from two data sources, ready to fit.
 
-    Two mfeat views (the same digits seen twice) are made unpaired as in
-    :func:`load_mfeat_unpaired`: 40% of the digits go to the teacher, 35% to
+    Two views of the same rows (two mfeat views, the same digits seen twice;
+    or the two Hangul views) are made unpaired as in
+    :func:`load_mfeat_unpaired`: 40% of the rows go to the teacher, 35% to
     the student's training set and 25% to its test set. Two different data
     sets (say ``"digits"`` images teaching ``"speech"``) share no sample to
     begin with: the teacher gets 80% of its data set (the other 20% measure
@@ -411,6 +487,10 @@ def load_unpaired(teacher, student, *, labels_per_class=None, random_state=None)
     labels_per_class : int, default=None
         Labelled student training rows per class; the others get ``-1``.
         ``None`` labels every row; ``0`` labels none.
+    classes : array-like, default=None
+        Keep only the rows of these classes, on both sides (a family of
+        fewer classes: ``classes=range(26)`` of the Hangul family). ``None``
+        keeps every class.
     random_state : int, RandomState instance or None, default=None
         Seeds the splits and the choice of labelled rows.
 
@@ -423,7 +503,7 @@ def load_unpaired(teacher, student, *, labels_per_class=None, random_state=None)
         ``X_teacher_test``, ``y_teacher_test``: held-out rows of the
         teacher's source, for its own accuracy; ``X_student_paired``: the
         teacher-source view of the student training digits where such pairs
-        exist (two mfeat views), else ``None``. Unpaired methods must not use
+        exist (two views of one set), else ``None``. Unpaired methods must not use
         it (paired baselines only).
 
     Examples
@@ -441,9 +521,19 @@ def load_unpaired(teacher, student, *, labels_per_class=None, random_state=None)
         raise ValueError(f"labels_per_class must be >= 0 or None, got {labels_per_class}.")
     X_t, y_t = _load_source(teacher)
     X_s, y_s = _load_source(student)
+    if classes is not None:
+        kept = np.asarray(list(classes))
+        missing = np.setdiff1d(kept, y_s)
+        if missing.size or len(np.unique(kept)) < 2:
+            raise ValueError(
+                f"classes must name at least two classes of {student!r}; "
+                f"{missing.tolist() or kept.tolist()} are not among its {len(np.unique(y_s))}."
+            )
+        X_t, y_t = X_t[np.isin(y_t, kept)], y_t[np.isin(y_t, kept)]
+        X_s, y_s = X_s[np.isin(y_s, kept)], y_s[np.isin(y_s, kept)]
     n_labels = len(y_s) if labels_per_class is None else labels_per_class
-    paired = teacher in MFEAT_VIEWS and student in MFEAT_VIEWS
-    if paired:  # the same digits in both views: split the digits once
+    paired = _views_of_one_set(teacher, student)
+    if paired:  # the same rows in both views: split the rows once
         (t_rows, s_rows, test_rows), y_student = unpaired_split(
             y_s, sizes=[0.4, 0.35, 0.25], labels_per_class=n_labels, random_state=random_state
         )

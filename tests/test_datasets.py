@@ -2,7 +2,9 @@ import numpy as np
 import pytest
 
 from skcmkd.datasets import (
+    HANGUL_VIEWS,
     MFEAT_VIEWS,
+    load_hangul,
     load_mfeat,
     load_mfeat_unpaired,
     load_spoken_digits,
@@ -159,3 +161,39 @@ def test_activities_are_a_source_of_load_unpaired():
     )
     assert data.X_teacher.shape[1] == 36 and data.X_student.shape[1] == 54
     assert int((data.y_student != -1).sum()) == 50 and data.X_student_paired is None
+
+
+# -- Hangul: 100 classes, two feature extractors of the same renderings -------------
+
+
+@pytest.mark.parametrize("view", sorted(HANGUL_VIEWS))
+def test_load_hangul_has_documented_widths_and_classes(view):
+    data = load_hangul(view)
+    assert data.data.shape == (8000, HANGUL_VIEWS[view])
+    assert np.array_equal(np.bincount(data.target), np.full(100, 80))
+    assert data.data.min() >= 0 and data.data.max() <= 1
+    assert len(set(data.target_names)) == 100 and data.target_names[0] == "가"
+    assert "fonts" in data.DESCR
+
+
+def test_the_two_hangul_views_split_once_like_mfeat_views():
+    data = load_unpaired("hangul-hog", "hangul-pix", labels_per_class=2, random_state=0)
+    # the same renderings in both views: the teacher-view copies of the student rows exist
+    assert data.X_student_paired.shape == (len(data.X_student), HANGUL_VIEWS["hog"])
+    assert len(data.X_teacher) + len(data.X_student) + len(data.X_test) == 8000
+    assert int((data.y_student != -1).sum()) == 200
+
+
+def test_load_unpaired_keeps_only_the_classes_asked_for():
+    data = load_unpaired("hangul-pix", "hangul-hog", classes=range(26), random_state=0)
+    for key in ("y_teacher", "y_student_true", "y_test"):
+        assert np.array_equal(np.unique(data[key]), np.arange(26))
+    with pytest.raises(ValueError, match="at least two classes"):
+        load_unpaired("hangul-pix", "hangul-hog", classes=[3])
+    with pytest.raises(ValueError, match=r"\[100\] are not among"):
+        load_unpaired("hangul-pix", "hangul-hog", classes=[0, 100])
+
+
+def test_load_hangul_rejects_unknown_view():
+    with pytest.raises(ValueError, match="view must be one of"):
+        load_hangul("png")
