@@ -8,7 +8,7 @@ from ._teacher import Teacher
 from ._unseen_class_namer import UnseenClassNamer
 from .persistence import load_model, save_model
 
-__version__ = "0.4.0"
+__version__ = "0.5.0"
 
 __all__ = [
     "AlignmentDecision",

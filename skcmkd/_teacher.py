@@ -17,6 +17,7 @@ from torch import nn
 from ._inputs import check_features, input_scaler, naming_input
 from .alignment import class_means
 from .modules import MLPEncoder
+from .unseen_rows import whitener
 
 __all__ = ["Teacher", "TeacherTarget", "fit_teacher"]
 
@@ -154,6 +155,13 @@ class Teacher:
         classes.
     latent_dim_ : int
         Width of the latent space.
+    relation_means_ : ndarray of shape (n_classes, n_components)
+        Each class's mean of the data the teacher was fitted on (its inputs
+        where they are a table, else its embeddings), standardised and
+        whitened by the leading principal components
+        (:func:`relation_means`): how the teacher's modality arranges its
+        classes, before any training pulled them apart. Unseen classes are
+        named from it (:mod:`skcmkd.unseen_rows`).
     settings : dict
         The arguments :func:`fit_teacher` was called with (``encoder``,
         ``latent_dim``, ``max_epochs``, ``lr``, ``batch_size``): what a
@@ -161,7 +169,18 @@ class Teacher:
     """
 
     def __init__(
-        self, *, kind, encoder, scaler, head, classes, bank, bank_labels, n_features, settings=None
+        self,
+        *,
+        kind,
+        encoder,
+        scaler,
+        head,
+        classes,
+        bank,
+        bank_labels,
+        n_features,
+        settings=None,
+        relation_means=None,
     ):
         self.kind = kind
         self.settings = dict(settings or {})
@@ -177,6 +196,9 @@ class Teacher:
         self.class_means_ = class_means(self.bank_, self.bank_labels_, len(classes))
         self.latent_dim_ = self.bank_.shape[1]
         self.n_features_in_ = n_features
+        if relation_means is None:  # a teacher saved before 0.5 kept no inputs: its embeddings
+            relation_means = relation_means_of(self.bank_, self.bank_labels_, len(classes))
+        self.relation_means_ = np.asarray(relation_means, dtype=np.float64)
 
     def __sklearn_clone__(self):
         return self
@@ -202,7 +224,12 @@ class Teacher:
                 sorted(map(repr, self.settings.items())),
             ]
             digest.update(repr(plain).encode())
-            arrays = [self.bank_, self.bank_labels_, *(t.numpy() for t in self.head_params())]
+            arrays = [
+                self.bank_,
+                self.bank_labels_,
+                self.relation_means_,
+                *(t.numpy() for t in self.head_params()),
+            ]
             if isinstance(self.encoder, nn.Module):
                 arrays += [t.detach().cpu().numpy() for t in self.encoder.state_dict().values()]
             elif self.encoder is not None:
@@ -540,6 +567,8 @@ def fit_teacher(
         module = None if kind == "precomputed" else encoder
         bank = _check_bank(TEACHER_KINDS[kind](module).embed(X))
         head = _linear_head_from_logistic(bank, codes, n_classes, max_head_rows, random_state)
+    table = kind != "encoder" or (isinstance(X, np.ndarray) and X.ndim == 2)
+    relations = relation_means_of(X if table else bank, codes, n_classes, random_state=random_state)
     settings = dict(
         encoder=encoder,
         latent_dim=latent_dim,
@@ -558,7 +587,25 @@ def fit_teacher(
         bank_labels=codes,
         n_features=None if kind == "encoder" else X.shape[1],
         settings=settings,
+        relation_means=relations,
     )
+
+
+def relation_means_of(X, codes, n_classes, *, n_components=64, max_rows=20_000, random_state=0):
+    """Class means of ``X``, standardised and whitened by its leading principal components.
+
+    :func:`skcmkd.unseen_rows.whitener`, fitted on the rows. The whitening is linear, so the means are those of the whitened rows;
+    the scaler and the components are fitted on at most ``max_rows`` rows
+    (a seeded draw beyond), so a teacher of 10^6 rows costs one pass.
+
+    Returns
+    -------
+    means : ndarray of shape (n_classes, n_components)
+    """
+    X = np.asarray(X)
+    means = class_means(X, codes, n_classes)
+    sample = X[_head_rows(len(X), max_rows, random_state)]
+    return whitener(sample, n_components=n_components)(means)
 
 
 def _check_bank(bank):

@@ -5,13 +5,14 @@ import numbers
 import numpy as np
 from sklearn.base import clone
 
-from ._compat import HasMethods, Interval, _fit_context
+from ._compat import HasMethods, Interval, StrOptions, _fit_context
 from ._inputs import input_scaler, sample_weights
 from ._labels import encode_labels, unseen_codes
 from ._meta import MetaDistiller, base_distiller, cached, check_seed, content_key, fit_weighing
 from ._warnings import warn_user
 from .exceptions import UnseenClassesWarning
-from .unseen import UnseenNaming, name_unseen_classes
+from .unseen import UnseenNaming, anchored_agreement, name_unseen_classes
+from .unseen_rows import name_rows, relation_space
 
 __all__ = ["UnseenClassNamer"]
 
@@ -22,8 +23,23 @@ class UnseenClassNamer(MetaDistiller):
     A student fitted on labels for some of the teacher's classes has nothing
     in its own data that says which of its unlabelled rows belong to the
     others. The teacher knows how its classes lie relative to each other;
-    where the student's modality arranges them alike, that names them
-    (:mod:`skcmkd.unseen`):
+    where the student's modality arranges them alike, that names them, in
+    one of two ways (``method``).
+
+    By rows (:mod:`skcmkd.unseen_rows`), the default where more than
+    ``rows_above`` classes are unseen: every unlabelled row is scored against
+    every teacher class through the labelled classes as anchors, in a
+    whitened space of the student's inputs and of the teacher's embeddings;
+    an optimal transport spreads the rows over the classes with their sizes
+    estimated, and the class centres are re-estimated for a few rounds. No
+    net is trained for it. Where the naming scores at least ``min_row_fit``
+    standard deviations above the namings that teachers with their classes
+    shuffled get, every unseen class whose rows keep their name when it is
+    run on part of the rows (stability at least ``min_stability``) is named:
+    its surest rows become labels, and the final model is fitted with them.
+
+    By clusters (:mod:`skcmkd.unseen`), the default with fewer unseen
+    classes:
 
     1. a first student is trained: a clone of ``estimator`` aligned to the
        teacher with its class arrangement evened out
@@ -48,13 +64,31 @@ class UnseenClassNamer(MetaDistiller):
     estimator : CrossModalDistiller or a skcmkd meta-estimator around one
         The model to fit; the teacher is that of the
         :class:`~skcmkd.CrossModalDistiller` at the end of its chain.
+    method : {"auto", "rows", "clusters"}, default="auto"
+        How the unseen classes are named. ``"auto"``: by rows where more than
+        ``rows_above`` classes are unseen, by clusters otherwise.
+        ``docs/probe_unseen_rows.md`` measures both.
+    rows_above : int, default=8
+        With ``method="auto"``, the most unseen classes named by clusters
+        (8 is as far as the clusters' assignment is solved exactly).
+    min_row_fit : float or None, default=3.0
+        By rows: the naming's score (the mean profile correlation of the rows
+        with their classes) must lie at least this many standard deviations
+        above the scores of teachers with their classes shuffled
+        (:attr:`skcmkd.unseen_rows.RowNaming.relational_fit`). ``None``: no
+        bound.
+    min_stability : float, default=0.5
+        By rows: an unseen class is named only where at least this share of
+        its rows keep its name when the naming runs on 70% of the unlabelled
+        rows (:attr:`skcmkd.unseen_rows.RowNaming.stability`); the others
+        stay unnamed. ``0`` names every class.
     min_fit : float or None, default=0.3
-        The naming must match the teacher's class distances at least this
+        By clusters: the naming must match the teacher's class distances at least this
         much better than a naming drawn at random (``1 - mismatch / mean
         mismatch``; 0 is chance). ``docs/probe_unseen_gate.md`` says how the
         default was chosen. ``None``: no bound.
     max_p_value : float or None, default=0.5
-        ... and better than this share of teachers with their classes
+        By clusters: ... and better than this share of teachers with their classes
         shuffled (:func:`skcmkd.unseen.relational_p_value`): a sanity bound
         for class counts the probe did not see. ``None``: no bound.
         ``min_fit=None, max_p_value=None`` names the classes whatever the
@@ -63,7 +97,7 @@ class UnseenClassNamer(MetaDistiller):
         Rows named per unseen class, per labelled row of a seen class (the
         median over the seen classes).
     memory : None, str or joblib.Memory, default=None
-        Where the first student's clusters and their naming are kept (as
+        By clusters: where the first student's clusters and their naming are kept (as
         :class:`~sklearn.pipeline.Pipeline`'s ``memory``): a later fit on the
         same rows, labels and settings (the teacher compared by content)
         reuses them instead of training that student again. The distiller's
@@ -77,9 +111,12 @@ class UnseenClassNamer(MetaDistiller):
     decision_ : UnseenNaming
         The unseen classes, the evidence, whether they were named and why,
         and how many rows each was given.
+    method_ : str or None
+        ``"rows"`` or ``"clusters"``: how the last ``fit`` named the unseen
+        classes; ``None`` where there was nothing to name.
     n_trainings_ : int
-        Nets trained by the last ``fit``: the first student (unless
-        ``memory`` held its result) and ``estimator_``'s own.
+        Nets trained by the last ``fit``: by clusters, the first student
+        (unless ``memory`` held its result); and ``estimator_``'s own.
     classes_ : ndarray of shape (n_classes,)
     n_features_in_ : int
     feature_names_in_ : ndarray of shape (n_features,)
@@ -108,14 +145,34 @@ class UnseenClassNamer(MetaDistiller):
 
     _parameter_constraints = {
         "estimator": [HasMethods(["fit", "set_teacher", "decision_function"])],
+        "method": [StrOptions({"auto", "rows", "clusters"})],
+        "rows_above": [Interval(numbers.Integral, 0, None, closed="left")],
+        "min_row_fit": [Interval(numbers.Real, None, None, closed="both"), None],
+        "min_stability": [Interval(numbers.Real, 0, 1, closed="both")],
         "min_fit": [Interval(numbers.Real, None, None, closed="both"), None],
         "max_p_value": [Interval(numbers.Real, 0, 1, closed="both"), None],
         "labels_factor": [Interval(numbers.Real, 0, None, closed="neither")],
         "memory": [None, str, HasMethods(["cache"])],
     }
 
-    def __init__(self, estimator, *, min_fit=0.3, max_p_value=0.5, labels_factor=1.0, memory=None):
+    def __init__(
+        self,
+        estimator,
+        *,
+        method="auto",
+        rows_above=8,
+        min_row_fit=3.0,
+        min_stability=0.5,
+        min_fit=0.3,
+        max_p_value=0.5,
+        labels_factor=1.0,
+        memory=None,
+    ):
         self.estimator = estimator
+        self.method = method
+        self.rows_above = rows_above
+        self.min_row_fit = min_row_fit
+        self.min_stability = min_stability
         self.min_fit = min_fit
         self.max_p_value = max_p_value
         self.labels_factor = labels_factor
@@ -151,6 +208,7 @@ class UnseenClassNamer(MetaDistiller):
         classes, codes = encode_labels(teacher, y)
         unseen = unseen_codes(teacher, classes, codes)
         named_codes, trainings = codes, 0
+        self.method_ = None
         if not unseen.size or not (codes == -1).any():
             self.decision_ = UnseenNaming(
                 classes[unseen].tolist(), None, None, None, False, _nothing_to_name(unseen)
@@ -195,10 +253,14 @@ class UnseenClassNamer(MetaDistiller):
         n_classes = len(classes)
         if len(codes) < 2 * n_classes or (codes == -1).sum() < len(unseen):
             reason = (
-                f"{len(codes)} rows ({(codes == -1).sum()} unlabelled) are too few to cluster "
-                f"into {n_classes} classes (at least {2 * n_classes} rows)"
+                f"{len(codes)} rows ({(codes == -1).sum()} unlabelled) are too few to name "
+                f"{n_classes} classes by (at least {2 * n_classes} rows)"
             )
             return UnseenNaming(names, None, None, None, False, reason), codes, 0
+        by_rows = self.method == "rows" or (self.method == "auto" and len(unseen) > self.rows_above)
+        self.method_ = "rows" if by_rows else "clusters"
+        if by_rows:
+            return (*self._name_by_rows(X, classes, codes, unseen), 0)
         # the first student's arrangement is its own: the teacher's is evened out
         first = self._clone_with(teacher_relations=0.0)
         seed = check_seed(base_distiller(first)[0])
@@ -213,6 +275,68 @@ class UnseenClassNamer(MetaDistiller):
             return UnseenNaming(names, *evidence, False, reason), codes, trainings
         named, counts = found.pseudo_labels(codes, self.labels_factor)
         return UnseenNaming(names, *evidence, True, reason, counts), named, trainings
+
+    def _name_by_rows(self, X, classes, codes, unseen):
+        """By rows (:mod:`skcmkd.unseen_rows`): the naming record and the codes to train on."""
+        names = classes[unseen].tolist()
+        teacher = base_distiller(self.estimator)[0].teacher
+        seed = check_seed(base_distiller(self.estimator)[0])
+        # the naming runs on the teacher's classes; a class only the student has is left out
+        positions = teacher.positions_in(classes)
+        on_teacher = np.full(len(classes), -1)
+        on_teacher[positions] = np.arange(len(positions))
+        teacher_codes = np.where(codes >= 0, on_teacher[np.maximum(codes, 0)], -1)
+        inside = (codes == -1) | (teacher_codes >= 0)
+        means = teacher.relation_means_
+        student = relation_space(X[inside])
+        naming = name_rows(
+            student,
+            teacher_codes[inside],
+            means,
+            on_teacher[unseen],
+            prior=teacher.prior_,
+            random_state=seed,
+        )
+        seen = np.unique(teacher_codes[teacher_codes >= 0])
+        anchors = {int(k): int(k) for k in seen}
+        seen_means = np.full((len(positions), student.shape[1]), np.nan)
+        for k in seen:
+            seen_means[k] = student[teacher_codes[inside] == k].mean(axis=0)
+        agreement = anchored_agreement(seen_means, anchors, means)
+        evidence = (agreement, naming.relational_fit, naming.p_value)
+        stability = [float(naming.stability[k]) for k in on_teacher[unseen]]
+        if self.min_row_fit is not None and not naming.relational_fit >= self.min_row_fit:
+            reason = (
+                f"the teacher's class relations fit the student's rows too little: the naming "
+                f"scores {naming.relational_fit:.1f} standard deviations above teachers with their "
+                f"classes shuffled (needs at least {self.min_row_fit}); a naming would be about "
+                "chance"
+            )
+            return UnseenNaming(names, *evidence, False, reason, [], stability), codes
+        labelled = codes[codes >= 0]
+        per_class = int(np.median(np.bincount(labelled)[np.unique(labelled)]))
+        per_class = max(1, int(round(per_class * self.labels_factor)))
+        named_inside, counts = naming.pseudo_labels(
+            teacher_codes[inside], per_class=per_class, min_stability=self.min_stability
+        )
+        named = codes.copy()
+        rows = np.flatnonzero(inside)
+        newly = named_inside != teacher_codes[inside]
+        named[rows[newly]] = positions[named_inside[newly]]
+        if not any(counts):
+            reason = (
+                f"no unseen class is stable enough to name: the stabilities are at most "
+                f"{np.nanmax(stability):.2f} (needs at least {self.min_stability})"
+            )
+            return UnseenNaming(names, *evidence, False, reason, [], stability), codes
+        reason = (
+            f"named by the teacher's class relations, row by row: the naming scores "
+            f"{naming.relational_fit:.1f} standard deviations above teachers with their classes "
+            f"shuffled (at least {self.min_row_fit}); {sum(c > 0 for c in counts)} of "
+            f"{len(counts)} unseen classes stable enough to name (stability at least "
+            f"{self.min_stability})"
+        )
+        return UnseenNaming(names, *evidence, True, reason, counts, stability), named
 
 
 def _found_clusters(first, key, X, y, weights, classes, codes, unseen, seed):

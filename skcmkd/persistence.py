@@ -181,6 +181,7 @@ def _teacher_to_arrays(teacher, arrays, meta):
     _labels_to_arrays(teacher.classes_, "teacher.classes", arrays, meta)
     arrays["teacher.bank"] = teacher.bank_
     arrays["teacher.bank_labels"] = teacher.bank_labels_
+    arrays["teacher.relation_means"] = teacher.relation_means_
     weight, bias = teacher.head_params()
     arrays["teacher.head.weight"], arrays["teacher.head.bias"] = weight.numpy(), bias.numpy()
     encoding = teacher.encoding
@@ -258,6 +259,7 @@ def _teacher_from_arrays(arrays, meta):
         bank_labels=arrays["teacher.bank_labels"],
         n_features=meta["n_features_in"],
         settings=meta.get("settings"),
+        relation_means=arrays.get("teacher.relation_means"),
     )
 
 

@@ -74,12 +74,15 @@ class UnseenNaming:
         The evidence that the teacher's relations hold in the student's
         modality, where they can be checked.
     relational_fit : float or None
-        How much better the chosen naming matches the teacher's distances
-        than a naming drawn at random: ``1 - mismatch / mean mismatch``
-        (``0``: no better than chance).
+        By clusters: how much better the chosen naming matches the teacher's
+        distances than a naming drawn at random, ``1 - mismatch / mean
+        mismatch`` (``0``: no better than chance). By rows: how many standard
+        deviations the naming's score lies above those of teachers with their
+        classes shuffled (:class:`skcmkd.unseen_rows.RowNaming`).
     p_value : float or None
-        :func:`relational_p_value`: the share of teachers with their classes
-        shuffled whose relations fit the clusters at least as well.
+        The share of teachers with their classes shuffled whose relations
+        fit the clusters (:func:`relational_p_value`) or the rows at least as
+        well.
     named : bool
         Whether the unseen classes were named (the final student trains with
         the named rows as labels); ``False`` trains it on the labels as given.
@@ -87,7 +90,11 @@ class UnseenNaming:
         Why, in words.
     pseudo_labels : list of int
         Per class of ``unseen``, the unlabelled rows given that class as a
-        label (empty when not named).
+        label (empty when not named; 0 for a class left unnamed).
+    stability : list of float
+        Named by rows: per class of ``unseen``, the share of its rows that
+        keep its name when the naming runs on part of the rows (its
+        confidence); empty when named by clusters.
     """
 
     unseen: list
@@ -97,6 +104,7 @@ class UnseenNaming:
     named: bool
     reason: str
     pseudo_labels: list = field(default_factory=list)
+    stability: list = field(default_factory=list)
 
     def to_dict(self):
         """The record as a plain ``dict``."""

@@ -192,3 +192,40 @@ def test_class_means_by_small_chunks_skip_unlabelled_rows():
     Z, codes = rng.randn(50, 3), rng.randint(-1, 4, 50)
     direct = [Z[codes == c].mean(axis=0) for c in range(4)]
     assert np.allclose(class_means(Z, codes, 4, chunk=7), direct)
+
+
+def test_relation_means_are_the_whitened_class_means_of_the_teacher_inputs(unpaired):
+    from skcmkd._teacher import relation_means_of
+    from skcmkd.unseen_rows import relation_space
+
+    X, y = unpaired["X_teacher"], unpaired["y_teacher"]
+    teacher = CrossModalDistiller(**FAST).set_teacher(X, y, **TEACHER_FAST).teacher
+    whitened = relation_space(X)
+    expected = np.stack([whitened[y == c].mean(axis=0) for c in teacher.classes_])
+    np.testing.assert_allclose(teacher.relation_means_, expected, atol=1e-8)
+    # a teacher given embeddings keeps them as its inputs
+    bank = teacher.bank_
+    precomputed = CrossModalDistiller(**FAST).set_teacher(bank, y, encoder="precomputed").teacher
+    codes = np.searchsorted(teacher.classes_, y)
+    np.testing.assert_allclose(
+        precomputed.relation_means_, relation_means_of(bank, codes, len(teacher.classes_))
+    )
+    # beyond max_rows, the whitening is fitted on a seeded draw and the means stay exact
+    sampled = relation_means_of(X, codes, len(teacher.classes_), max_rows=50, random_state=0)
+    assert sampled.shape == (len(teacher.classes_), 49) and np.isfinite(sampled).all()
+
+
+def test_a_teacher_built_without_relation_means_takes_them_from_its_bank(fitted):
+    teacher = fitted.teacher
+    rebuilt = Teacher(
+        kind=teacher.kind,
+        encoder=teacher.encoder,
+        scaler=teacher.scaler,
+        head=teacher.head,
+        classes=teacher.classes_,
+        bank=teacher.bank_,
+        bank_labels=teacher.bank_labels_,
+        n_features=teacher.n_features_in_,
+    )
+    assert rebuilt.relation_means_.shape[0] == len(teacher.classes_)
+    assert not np.allclose(rebuilt.relation_means_[:, :2], teacher.relation_means_[:, :2])

@@ -152,11 +152,11 @@ def test_the_naming_survives_save_and_load(named, planes, tmp_path):
     np.testing.assert_array_equal(loaded.predict(planes["X_test"]), named.predict(planes["X_test"]))
 
 
-def test_too_few_rows_to_cluster_are_not_named(planes):
+def test_too_few_rows_to_name_by_are_not_named(planes):
     model = _namer().set_teacher(planes["X_teacher"], planes["y_teacher"])
     keep = np.r_[np.flatnonzero(planes["y"] == 0)[:2], np.flatnonzero(planes["y"] == 1)[:2], 0, 1]
     keep = np.unique(np.r_[keep, np.flatnonzero(planes["y"] == -1)[:4]])
-    with pytest.warns(UnseenClassesWarning, match="too few to cluster"):
+    with pytest.warns(UnseenClassesWarning, match="too few to name"):
         model.fit(planes["X"][keep], planes["y"][keep])
     assert not model.decision_.named
 
@@ -229,3 +229,90 @@ def test_set_teacher_is_delegated_and_the_teacher_survives_clone(planes):
     model = _namer()
     assert model.set_teacher(planes["X_teacher"], planes["y_teacher"], max_epochs=2) is model
     assert clone(model).teacher is model.teacher is model.estimator.teacher
+
+
+# -- by rows: many classes ----------------------------------------------------------
+
+#: Sixteen classes at random places in 5 dimensions; 6 are unseen (more than rows_above=4).
+MANY, MANY_UNSEEN = 16, list(range(10, 16))
+
+
+@pytest.fixture(scope="module")
+def many():
+    """A 12-feature teacher modality and a 9-feature student one; 3 labels per seen class."""
+    rng = np.random.RandomState(0)
+    places = rng.randn(MANY, 5) * 2
+
+    def view(mixing, n_per_class):
+        y = np.repeat(np.arange(MANY), n_per_class)
+        return (places[y] + 0.5 * rng.randn(len(y), 5)) @ mixing, y
+
+    teacher_view, student_view = rng.randn(5, 12), rng.randn(5, 9)
+    X_teacher, y_teacher = view(teacher_view, 30)
+    X, y_true = view(student_view, 25)
+    X_test, y_test = view(student_view, 10)
+    y = np.full(len(y_true), -1)
+    for c in range(10):
+        y[rng.choice(np.flatnonzero(y_true == c), 3, replace=False)] = c
+    return dict(X_teacher=X_teacher, y_teacher=y_teacher, X=X, y=y, X_test=X_test, y_test=y_test)
+
+
+def _rows_namer(**params):
+    return UnseenClassNamer(CrossModalDistiller(**SMALL), **{"rows_above": 4, **params})
+
+
+def test_many_unseen_classes_are_named_row_by_row_without_a_first_student(many):
+    model = _rows_namer().set_teacher(many["X_teacher"], many["y_teacher"], max_epochs=30)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UnseenClassesWarning)
+        model.fit(many["X"], many["y"])
+    check = model.decision_
+    assert model.method_ == "rows" and model.n_trainings_ == 1  # the final model only
+    assert check.named and check.unseen == MANY_UNSEEN and "row by row" in check.reason
+    assert check.relational_fit >= 3 and len(check.stability) == len(MANY_UNSEEN)
+    assert all(0 < count <= 3 for count in check.pseudo_labels)  # at most a seen class's labels
+    predicted = model.predict(many["X_test"])
+    hidden = np.isin(many["y_test"], MANY_UNSEEN)
+    # chance for six unseen classes named at random is 1/6
+    assert np.mean(predicted[hidden] == many["y_test"][hidden]) > 0.5
+
+
+def test_rows_above_chooses_the_method_and_method_forces_it(many, planes):
+    model = _rows_namer(rows_above=len(MANY_UNSEEN))
+    model.set_teacher(many["X_teacher"], many["y_teacher"], max_epochs=30)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UnseenClassesWarning)
+        model.fit(many["X"], many["y"])
+    assert model.method_ == "clusters" and model.n_trainings_ == 2
+    by_rows = _namer().set_params(method="rows")
+    by_rows.set_teacher(planes["X_teacher"], planes["y_teacher"], max_epochs=30)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UnseenClassesWarning)
+        by_rows.fit(planes["X"], planes["y"])
+    assert by_rows.method_ == "rows" and by_rows.n_trainings_ == 1
+
+
+def test_rows_of_a_noise_teacher_are_not_named(many):
+    noise = np.random.RandomState(4).randn(*many["X_teacher"].shape)
+    model = _rows_namer().set_teacher(noise, many["y_teacher"], max_epochs=30)
+    with pytest.warns(UnseenClassesWarning, match="not named"):
+        model.fit(many["X"], many["y"])
+    assert not model.decision_.named and model.decision_.relational_fit < 3
+    assert "standard deviations" in model.decision_.reason and model.n_trainings_ == 1
+
+
+def test_unstable_classes_stay_unnamed_and_the_bounds_are_parameters(many):
+    model = _rows_namer(min_stability=1.0).set_teacher(
+        many["X_teacher"], many["y_teacher"], max_epochs=30
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UnseenClassesWarning)
+        model.fit(many["X"], many["y"])
+    check = model.decision_
+    unstable = [s < 1.0 for s in check.stability]
+    assert [count == 0 for count in check.pseudo_labels] == unstable
+    model = _rows_namer(min_row_fit=1e9).set_teacher(
+        many["X_teacher"], many["y_teacher"], max_epochs=30
+    )
+    with pytest.warns(UnseenClassesWarning, match="needs at least 1000000000"):
+        model.fit(many["X"], many["y"])
