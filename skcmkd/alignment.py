@@ -494,3 +494,33 @@ def prior_shift_correction(teacher_probs, prior_ratio):
     """
     weighted = teacher_probs * prior_ratio
     return weighted / weighted.sum(dim=1, keepdim=True)
+
+
+def relation_mismatch(z, probs, class_means, *, min_mass=1.0):
+    """How differently the batch's class prototypes and the teacher's class means are arranged.
+
+    The prototype of class *k* is the mean of ``z`` weighted by ``probs[:, k]``
+    (the student's own class probabilities, one-hot on labelled rows); over
+    the classes holding at least ``min_mass`` rows' worth of the batch, the
+    mean squared difference between the off-diagonal cosine similarities of
+    the prototypes and those of ``class_means``. Zero where the prototypes
+    are arranged as the teacher's classes are, whatever their scale; zero
+    with fewer than two such classes.
+
+    Examples
+    --------
+    >>> means = torch.tensor([[1.0, 0.0], [0.0, 1.0], [-1.0, 0.0]])
+    >>> z = 3 * means + 1e-3
+    >>> float(relation_mismatch(z, torch.eye(3), means)) < 1e-5
+    True
+    """
+    mass = probs.sum(dim=0)
+    present = mass >= min_mass
+    if int(present.sum()) < 2:
+        return z.sum() * 0.0
+    prototypes = (probs[:, present].T @ z) / mass[present, None]
+    student = F.normalize(prototypes, dim=1)
+    teacher = F.normalize(class_means[present].to(z.dtype), dim=1)
+    off = ~torch.eye(int(present.sum()), dtype=torch.bool, device=z.device)
+    gap = (student @ student.T - teacher @ teacher.T)[off]
+    return gap.pow(2).mean()

@@ -28,17 +28,20 @@ subclass :class:`LossTerm` and pass an instance in the distiller's
 ``terms`` parameter (``docs/design.md``, "How to add a loss term").
 """
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from .alignment import (
+    class_means,
     feature_alignment,
     joint_embedding,
     label_alignment,
     matched_cost,
     neighbor_consistency,
     prior_shift_correction,
+    relation_mismatch,
     transport_targets,
 )
 
@@ -49,6 +52,7 @@ __all__ = [
     "FeatureAlignment",
     "LabelAlignment",
     "NeighborConsistency",
+    "ClassRelations",
 ]
 
 
@@ -359,3 +363,63 @@ class NeighborConsistency(LossTerm):
     def forward(self, step):
         scale = step.teacher.cost_scale if step.teacher is not None else 2.0 * step.z.shape[1]
         return neighbor_consistency(step.z, step.z_neighbors, scale=scale)
+
+
+class ClassRelations(LossTerm):
+    """The student's class prototypes arranged as the teacher's classes are.
+
+    :func:`skcmkd.alignment.relation_mismatch`: per batch, each class's
+    prototype is the mean student embedding weighted by the student's own
+    class probabilities (one-hot on labelled rows); the cosine similarities
+    between prototypes are pulled toward those between the teacher's class
+    means in the shared space (the bank's class means, moved as the alignment
+    target moves them). Where the modalities agree on which classes lie
+    close, this gives the student's unseen and sparsely labelled classes the
+    teacher's place for them. Not part of the default loss: pass it in the
+    distiller's ``terms`` (``docs/design.md`` measures it).
+
+    Parameters
+    ----------
+    weight : float, default=1.0
+    min_mass : float, default=1.0
+        A class enters a batch's comparison with at least this many rows'
+        worth of probability.
+    """
+
+    name = "cr"
+    title = "class relations (prototypes against the teacher's class means)"
+    fix = "lower the ClassRelations weight or `lr`"
+    needs_teacher = True
+    per_unlabeled_row = False
+
+    def __init__(self, weight=1.0, min_mass=1.0):
+        super().__init__(weight)
+        self.min_mass = min_mass
+        self._means = None
+
+    def reset(self):
+        self._means = None
+
+    def _class_means(self, step):
+        if self._means is None or self._means.device != step.z.device:
+            target = step.teacher
+            means = class_means(target.bank, target.labels, step.n_classes)
+            if target.shift is not None:
+                means = means + target.shift
+            known = np.bincount(target.labels, minlength=step.n_classes) > 0
+            self._means = torch.as_tensor(means, dtype=step.z.dtype, device=step.z.device)
+            self._known = torch.as_tensor(known, device=step.z.device)
+        return self._means
+
+    def forward(self, step):
+        probs = torch.softmax(step.logits, dim=1)
+        labelled = step.y >= 0
+        one_hot = F.one_hot(step.y.clamp_min(0), step.n_classes).to(probs.dtype)
+        probs = torch.where(labelled[:, None], one_hot, probs)
+        means = self._class_means(step)
+        # a class the teacher lacks has no place to be pulled to
+        probs = probs * self._known.to(probs.dtype)
+        return relation_mismatch(step.z, probs, means, min_mass=self.min_mass)
+
+    def extra_repr(self):
+        return f"weight={self.weight!r}, min_mass={self.min_mass!r}"

@@ -134,3 +134,32 @@ def test_dataset_parameters_are_refused(unpaired):
     model = CrossModalDistiller(**FAST, dataset__length=3)
     with pytest.raises(TypeError, match="dataset__"):
         model.fit(unpaired["X_student"], unpaired["y_student"])
+
+
+def test_class_relations_is_zero_where_prototypes_sit_as_the_teacher_classes_do():
+    from skcmkd.alignment import relation_mismatch
+
+    means = torch.tensor([[2.0, 0.0, 0.0], [0.0, 1.0, 0.0], [1.0, 2.0, 3.0]], dtype=torch.float64)
+    z = torch.cat([3 * means, 3 * means]).requires_grad_()
+    probs = torch.eye(3, dtype=torch.float64).repeat(2, 1)
+    assert float(relation_mismatch(z, probs, means)) == pytest.approx(0.0, abs=1e-12)
+    swapped = relation_mismatch(z, probs[:, [1, 0, 2]], means)
+    assert float(swapped) > 0.01
+    swapped.backward()
+    assert torch.isfinite(z.grad).all() and z.grad.abs().sum() > 0
+    # one class with mass: nothing to compare
+    assert float(relation_mismatch(z, probs * torch.tensor([1.0, 0, 0]), means)) == 0.0
+
+
+def test_class_relations_trains_through_terms_and_is_recorded(unpaired):
+    from skcmkd.terms import ClassRelations
+
+    X, y = unpaired["X_student"], unpaired["y_student"]
+    model = CrossModalDistiller(**FAST, terms=[ClassRelations(weight=3.0)], warmup_epochs=0)
+    model.set_teacher(unpaired["X_teacher"], unpaired["y_teacher"], **TEACHER_FAST)
+    model.fit(X, y)
+    assert np.all(np.isfinite(np.asarray(model.history_[:, "cr"])))
+    weights = {term.name: term.weight for term in model.net_.criterion_.terms}
+    assert weights["cr"] == pytest.approx(3.0)  # not per unlabelled row
+    plain = CrossModalDistiller(**FAST, warmup_epochs=0, teacher=model.teacher).fit(X, y)
+    assert not np.allclose(model.predict_proba(X), plain.predict_proba(X))
