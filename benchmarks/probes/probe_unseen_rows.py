@@ -2,6 +2,7 @@
 
     python benchmarks/probes/probe_unseen_rows.py            # probe seeds 10-12, a few minutes
     python benchmarks/probes/probe_unseen_rows.py --quick    # one case, one seed
+    python benchmarks/probes/probe_unseen_rows.py --from-json docs/probe_unseen_rows.json  # the page
 
 On probe seeds only (10-12; the benchmarks use 0-4): each case is split as
 ``benchmarks/accuracy.py`` splits it, half of its classes (5 of mfeat's 10)
@@ -10,9 +11,10 @@ is fitted as the benchmarks fit it; ``name_rows`` runs on the whitened
 student rows and the teacher's whitened bank. Recorded per run: the share of
 unseen-class unlabelled rows given their class, the whole naming's
 relational fit and p-value, and per unseen class its stability and its
-precision (the share of the rows given it that are of it). Writes
-docs/probe_unseen_rows.json and .md: what the thresholds of
-``UnseenClassNamer(method="rows")`` were chosen on.
+precision (the share of the rows given it that are of it). Each run writes
+its JSON (``--out``); ``--render label=run.json ...`` gathers the variants'
+runs into docs/probe_unseen_rows.json and writes docs/probe_unseen_rows.md:
+what the settings of ``UnseenClassNamer(method="rows")`` were chosen on.
 """
 
 import argparse
@@ -141,8 +143,8 @@ def _summary(runs):
     return out
 
 
-def render(named_files):
-    """docs/probe_unseen_rows.md from the probe's JSON files, ``label=path`` each."""
+def render(variants):
+    """docs/probe_unseen_rows.md from the runs of each variant (``{label: the JSON of its run}``)."""
     lines = [
         "# Probe: naming unseen classes row by row",
         "",
@@ -155,8 +157,7 @@ def render(named_files):
         "the classes of stability at least 0.5 (the default `min_stability`), and their share.",
         "",
     ]
-    for label, path in named_files:
-        data = json.loads(Path(path).read_text())
+    for label, data in variants.items():
         summary = _summary(data["runs"])
         lines += [
             f"## {label}",
@@ -181,8 +182,12 @@ def render(named_files):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument(
-        "--render", nargs="+", metavar="LABEL=JSON", help="write the page from these runs"
+        "--render",
+        nargs="+",
+        metavar="LABEL=JSON",
+        help="gather these runs into OUT.json and write OUT.md from them",
     )
+    parser.add_argument("--from-json", help="re-render OUT.md from a gathered JSON")
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--settings", default="", help="name_rows keywords, e.g. n_rounds=3")
     parser.add_argument("--space", default="inputs", choices=["inputs", "bank"])
@@ -196,9 +201,16 @@ def main():
     )
     parser.add_argument("--out", default=str(ROOT / "docs" / "probe_unseen_rows"))
     args = parser.parse_args()
-    if args.render:
-        runs = [item.split("=", 1) for item in args.render]
-        Path(args.out + ".md").write_text(render(runs))
+    if args.render or args.from_json:
+        if args.render:
+            variants = {}
+            for item in args.render:
+                label, path = item.rsplit("=", 1)
+                variants[label] = json.loads(Path(path).read_text())
+            Path(args.out + ".json").write_text(json.dumps({"variants": variants}, indent=0))
+        else:
+            variants = json.loads(Path(args.from_json).read_text())["variants"]
+        Path(args.out + ".md").write_text(render(variants))
         return
     warnings.filterwarnings("ignore")
     settings = eval(f"dict({args.settings})")  # noqa: S307 -- a probe's command line
