@@ -53,8 +53,9 @@ from dataclasses import dataclass
 import numpy as np
 import ot
 from sklearn.decomposition import PCA
-from sklearn.preprocessing import StandardScaler
 from sklearn.utils import check_random_state
+
+from ._inputs import input_scaler
 
 __all__ = ["RowNaming", "name_rows", "relation_space", "whitener"]
 
@@ -76,7 +77,7 @@ def whitener(X, *, n_components=64, random_state=0):
         ``whiten(A)`` maps rows ``A`` (with ``X``'s columns) into the space.
     """
     X = np.asarray(X, dtype=np.float64)
-    scaler = StandardScaler().fit(X)
+    scaler = input_scaler().fit(X)  # standardised, safely at any magnitude
     n = max(1, min(n_components, X.shape[1], X.shape[0] - 1))
     pca = PCA(n, random_state=random_state).fit(scaler.transform(X))
     variances = pca.explained_variance_
