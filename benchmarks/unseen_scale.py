@@ -147,8 +147,11 @@ def run_split(case, seed, *, max_epochs=100):
 
 
 def _mean_ci(values):
-    values = np.asarray(values, dtype=float)
-    return f"{100 * values.mean():.1f} ± {100 * _ci95(values):.1f}"
+    """Mean ± 95% interval over seeds; with two seeds, the mean and the two values."""
+    values = 100 * np.asarray(values, dtype=float)
+    if len(values) == 2:
+        return f"{values.mean():.1f} ({values[0]:.1f}, {values[1]:.1f})"
+    return f"{values.mean():.1f} ± {_ci95(values):.1f}"
 
 
 def render(rows, seconds, command):
@@ -159,7 +162,8 @@ def render(rows, seconds, command):
         f"`{command}`; the protocol is in the script's docstring. Seeds "
         f"{min(r['seed'] for r in rows)}-{max(r['seed'] for r in rows)}; per seed half the "
         "classes are unseen (no labelled row), each other class has the given number of labels. "
-        "Held-out accuracy (%), mean ± 95% interval over seeds. `make_safe_distiller()` at its "
+        "Held-out accuracy (%), mean ± 95% interval over seeds (with two seeds: the mean, then "
+        "each seed's value). `make_safe_distiller()` at its "
         "shipped settings with the real teacher and with a teacher of labelled noise; the "
         "logistic regression is given the same labels plus as many *true* labels per unseen "
         "class (the reference naming is measured against; it also shows what a classifier of "
@@ -225,10 +229,10 @@ def main():
     command = "python benchmarks/unseen_scale.py"
     if args.from_csv:
         with open(args.from_csv) as f:
-            rows = [
-                {k: (v if k in ("case", "model") else float(v)) for k, v in r.items()}
-                for r in csv.DictReader(f)
-            ]
+            kinds = {"case": str, "model": str, "classes": int, "seed": int, "labels": int}
+            rows = [{k: kinds.get(k, float)(v) for k, v in r.items()} for r in csv.DictReader(f)]
+            for row in rows:
+                row["trainings"] = int(row["trainings"])
         Path(args.out + ".md").write_text(render(rows, float("nan"), command))
         return
     torch.set_num_threads(2)

@@ -27,10 +27,13 @@ def test_the_scale_page_shows_each_model_and_the_real_minus_noise_gap():
     page = load_benchmark("unseen_scale").render(
         _rows(), 120.0, "python benchmarks/unseen_scale.py"
     )
-    assert "| hog->pix (26) | 26 | 5 | skcmkd, real teacher | 45.0 ± " in page
-    assert "| hog->pix (26) | 26 | 5 | skcmkd, noise teacher | 5.0 ± " in page
+    # two seeds: the mean, then each seed's value
+    assert "| hog->pix (26) | 26 | 5 | skcmkd, real teacher | 45.0 (40.0, 50.0) |" in page
+    assert "| hog->pix (26) | 26 | 5 | skcmkd, noise teacher | 5.0 (0.0, 10.0) |" in page
     # real minus noise, per seed: 40 and 40 points on unseen rows
-    assert "| hog->pix (26) | 40.0 ± 0.0 | 0.0 ± 0.0 | 0.0 ± 0.0 |" in page
+    assert "| hog->pix (26) | 40.0 (40.0, 40.0) | 0.0 (0.0, 0.0) | 0.0 (0.0, 0.0) |" in page
+    three = [*_rows(), *({**r, "seed": 2} for r in _rows()[:2])]
+    assert "| 43.3 ± " in load_benchmark("unseen_scale").render(three, 60.0, "c")
     assert "2.0 min" in page
 
 
