@@ -159,7 +159,7 @@ class Teacher:
         Each class's mean of the data the teacher was fitted on (its inputs
         where they are a table, else its embeddings), standardised and
         whitened by the leading principal components
-        (:func:`relation_means`): how the teacher's modality arranges its
+        (:func:`relation_means_of`): how the teacher's modality arranges its
         classes, before any training pulled them apart. Unseen classes are
         named from it (:mod:`skcmkd.unseen_rows`).
     settings : dict
@@ -224,12 +224,9 @@ class Teacher:
                 sorted(map(repr, self.settings.items())),
             ]
             digest.update(repr(plain).encode())
-            arrays = [
-                self.bank_,
-                self.bank_labels_,
-                self.relation_means_,
-                *(t.numpy() for t in self.head_params()),
-            ]
+            # relation_means_ derive from the data the bank does: left out, so that a model
+            # saved by 0.4 (which kept none) keeps its fingerprint when loaded
+            arrays = [self.bank_, self.bank_labels_, *(t.numpy() for t in self.head_params())]
             if isinstance(self.encoder, nn.Module):
                 arrays += [t.detach().cpu().numpy() for t in self.encoder.state_dict().values()]
             elif self.encoder is not None:

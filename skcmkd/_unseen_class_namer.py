@@ -222,7 +222,7 @@ class UnseenClassNamer(MetaDistiller):
                     f"The teacher's classes {self.decision_.unseen} have no labelled row and are "
                     f"not named: {self.decision_.reason}. The model predicts them only where the "
                     "teacher's head does on the aligned embeddings, which is rare. "
-                    "UnseenClassNamer(min_fit=None, max_p_value=None) names them anyway; "
+                    f"{_anyway(self.method_)} names them anyway; "
                     "labelling a few of their rows is the sure way.",
                     UnseenClassesWarning,
                 )
@@ -287,6 +287,12 @@ class UnseenClassNamer(MetaDistiller):
         on_teacher[positions] = np.arange(len(positions))
         teacher_codes = np.where(codes >= 0, on_teacher[np.maximum(codes, 0)], -1)
         inside = (codes == -1) | (teacher_codes >= 0)
+        if len(np.unique(teacher_codes[teacher_codes >= 0])) < 2:
+            reason = (
+                "fewer than two of the teacher's classes have a labelled row: nothing anchors "
+                "the relations"
+            )
+            return UnseenNaming(names, None, None, None, False, reason), codes
         means = teacher.relation_means_
         student = relation_space(X[inside])
         naming = name_rows(
@@ -329,10 +335,11 @@ class UnseenClassNamer(MetaDistiller):
                 f"{np.nanmax(stability):.2f} (needs at least {self.min_stability})"
             )
             return UnseenNaming(names, *evidence, False, reason, [], stability), codes
+        bound = "no bound" if self.min_row_fit is None else f"at least {self.min_row_fit}"
         reason = (
             f"named by the teacher's class relations, row by row: the naming scores "
             f"{naming.relational_fit:.1f} standard deviations above teachers with their classes "
-            f"shuffled (at least {self.min_row_fit}); {sum(c > 0 for c in counts)} of "
+            f"shuffled ({bound}); {sum(c > 0 for c in counts)} of "
             f"{len(counts)} unseen classes stable enough to name (stability at least "
             f"{self.min_stability})"
         )
@@ -382,6 +389,13 @@ def _named_weights(weights, codes, named_codes):
     weights = weights.copy()
     weights[named_codes != codes] = labelled.mean() if len(labelled) else 1.0
     return weights
+
+
+def _anyway(method):
+    """The settings that name whatever the evidence, for the method that declined."""
+    if method == "rows":
+        return "UnseenClassNamer(min_row_fit=None, min_stability=0)"
+    return "UnseenClassNamer(min_fit=None, max_p_value=None)"
 
 
 def _nothing_to_name(unseen):

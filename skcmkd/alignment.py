@@ -515,7 +515,7 @@ def relation_mismatch(z, probs, class_means, *, min_mass=1.0):
     True
     """
     mass = probs.sum(dim=0)
-    present = mass >= min_mass
+    present = (mass >= min_mass) & (mass > 0)
     if int(present.sum()) < 2:
         return z.sum() * 0.0
     prototypes = (probs[:, present].T @ z) / mass[present, None]

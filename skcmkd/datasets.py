@@ -113,14 +113,14 @@ def load_spoken_digits(variant="mel"):
 #: The two views of the bundled Hangul family, with their widths.
 HANGUL_VIEWS = {"pix": 256, "hog": 324}
 
-_HANGUL_DESCR = """Hangul: 100 syllables rendered in 53 Korean fonts, 80 renderings each, seen twice.
+_HANGUL_DESCR = """Hangul: 100 syllables rendered in 26 Korean fonts, 80 renderings each, seen twice.
 
 Classes: the open syllables of ten initial consonants and ten vowels, class
 10 * initial + vowel (target_names). Views: pix (the 48 x 48 image averaged
 over 3 x 3 windows, 256 columns), hog (9-bin gradient-orientation histograms
 in 6 x 6 cells, 324 columns); row i is the same rendering in both views.
 Made by benchmarks/make_hangul.py from Debian's fonts-nanum,
-fonts-nanum-extra, fonts-unfonts-core, fonts-baekmuk and fonts-noto-cjk
+fonts-unfonts-core, fonts-baekmuk and fonts-noto-cjk
 (skcmkd/data/hangul/README.md).
 """
 
@@ -129,7 +129,7 @@ def load_hangul(view):
     """Load one view of the bundled Hangul family: 100 classes, two feature extractors.
 
     Every row is one rendering of one of 100 Hangul syllables (ten initial
-    consonants times ten vowels) in one of 53 fonts, with a random size,
+    consonants times ten vowels) in one of 26 fonts, with a random size,
     shift, rotation, shear, stroke weight, blur and pixel noise; the two
     views are two feature extractors of the same renderings, as mfeat's are
     of the same digits. Syllables that share a consonant or a vowel share
@@ -310,8 +310,8 @@ SOURCES = {
     "shapes-contour": "geometric shapes, boundary signatures (load_shapes)",
     "activities-accelerometer": "human activities, simulated accelerometer (load_activities)",
     "activities-gyroscope": "human activities, simulated gyroscope (load_activities)",
-    "hangul-pix": "100 Hangul syllables in 53 fonts, pixel averages (load_hangul)",
-    "hangul-hog": "100 Hangul syllables in 53 fonts, gradient-orientation histograms (load_hangul)",
+    "hangul-pix": "100 Hangul syllables in 26 fonts, pixel averages (load_hangul)",
+    "hangul-hog": "100 Hangul syllables in 26 fonts, gradient-orientation histograms (load_hangul)",
 }
 
 
@@ -522,13 +522,16 @@ def load_unpaired(teacher, student, *, labels_per_class=None, classes=None, rand
     X_t, y_t = _load_source(teacher)
     X_s, y_s = _load_source(student)
     if classes is not None:
-        kept = np.asarray(list(classes))
-        missing = np.setdiff1d(kept, y_s)
-        if missing.size or len(np.unique(kept)) < 2:
-            raise ValueError(
-                f"classes must name at least two classes of {student!r}; "
-                f"{missing.tolist() or kept.tolist()} are not among its {len(np.unique(y_s))}."
-            )
+        kept = np.unique(np.asarray(list(classes)))
+        if len(kept) < 2:
+            raise ValueError(f"classes must name at least two classes, got {kept.tolist()}.")
+        for source, labels in ((student, y_s), (teacher, y_t)):
+            missing = np.setdiff1d(kept, labels)
+            if missing.size:
+                raise ValueError(
+                    f"classes {missing.tolist()} are not among the {len(np.unique(labels))} "
+                    f"classes of {source!r}."
+                )
         X_t, y_t = X_t[np.isin(y_t, kept)], y_t[np.isin(y_t, kept)]
         X_s, y_s = X_s[np.isin(y_s, kept)], y_s[np.isin(y_s, kept)]
     n_labels = len(y_s) if labels_per_class is None else labels_per_class

@@ -381,7 +381,7 @@ class ClassRelations(LossTerm):
     Parameters
     ----------
     weight : float, default=1.0
-    min_mass : float, default=1.0
+    min_mass : float > 0, default=1.0
         A class enters a batch's comparison with at least this many rows'
         worth of probability.
     """
@@ -394,6 +394,8 @@ class ClassRelations(LossTerm):
 
     def __init__(self, weight=1.0, min_mass=1.0):
         super().__init__(weight)
+        if not min_mass > 0:
+            raise ValueError(f"min_mass must be positive, got {min_mass}.")
         self.min_mass = min_mass
         self._means = None
 

@@ -19,10 +19,10 @@ classes that have labelled rows.
 3. The unlabelled rows are spread over the classes by an entropic optimal
    transport (POT's :func:`ot.sinkhorn`) whose class marginal is the
    estimated class sizes: no class takes every row, and rows go where their
-   profile fits best. The sizes start from the teacher's class priors and
-   move, half a step a round, toward the share of rows that lie nearest
-   each class centre: the student's classes need not be as balanced as the
-   teacher's.
+   profile fits best. The sizes start from the teacher's class priors (less
+   the labelled rows) and move, half a step a round, toward the share of
+   unlabelled rows that lie nearest each class centre: the student's classes
+   need not be as balanced as the teacher's.
 4. Every class centre, unseen ones included, is re-estimated from the rows
    given to it, and becomes an anchor of the next round (``n_rounds``).
 
@@ -81,6 +81,8 @@ def whitener(X, *, n_components=64, random_state=0):
     n = max(1, min(n_components, X.shape[1], X.shape[0] - 1))
     pca = PCA(n, random_state=random_state).fit(scaler.transform(X))
     variances = pca.explained_variance_
+    if not variances[0] > 0:
+        raise ValueError("Every row is the same: there is no direction to compare rows along.")
     keep = max(1, int(np.sum(variances > _RANK_TOLERANCE * variances[0])))
     components, scale = pca.components_[:keep], np.sqrt(variances[:keep])
 
@@ -124,13 +126,13 @@ class RowNaming:
     assigned : ndarray of shape (n_unlabelled,)
         Each row's most likely class code.
     class_sizes : ndarray of shape (n_classes,)
-        The estimated share of the rows in each class.
+        The estimated share of the *unlabelled* rows in each class.
     unseen : ndarray
         The codes of the classes without a labelled row.
     stability : ndarray of shape (n_classes,)
         Per class, the share of its rows that keep its name when the naming
         is run on part of the unlabelled rows; ``nan`` for labelled classes
-        and where no resample was run.
+        and where no resample gave the class a row.
     score : float
         Mean profile correlation of the rows with the classes they were
         given (the transport's objective).
@@ -187,7 +189,7 @@ class RowNaming:
 
 
 def _spread(Z, codes, class_unit, unseen, prior, *, n_rounds, reg, estimate_sizes):
-    """The rounds of scoring and transport; returns (responsibilities, sizes, score, centres)."""
+    """The rounds of scoring and transport; returns (responsibilities, sizes, score)."""
     n_classes = len(class_unit)
     unlabelled = np.flatnonzero(codes == -1)
     labelled = np.flatnonzero(codes >= 0)
@@ -197,7 +199,9 @@ def _spread(Z, codes, class_unit, unseen, prior, *, n_rounds, reg, estimate_size
     centres = np.zeros((n_classes, Z.shape[1]))
     for code in anchors:
         centres[code] = Z[codes == code].mean(axis=0)
-    sizes = prior.copy()
+    # the unlabelled rows' share of each class: the prior's rows less the labelled ones
+    expected = prior * len(Z) - np.bincount(codes[labelled], minlength=n_classes)
+    sizes = _shares(expected)
     mass = np.full(len(unlabelled), 1.0 / len(unlabelled))
     for _ in range(n_rounds):
         profiles = _zscored(Zu @ _unit(centres[anchors]).T)
@@ -214,14 +218,20 @@ def _spread(Z, codes, class_unit, unseen, prior, *, n_rounds, reg, estimate_size
         filled = total > 0
         centres[filled] = (weights.T @ Z)[filled] / total[filled, None]
         anchors = np.flatnonzero(filled)
-        if estimate_sizes:  # how many rows lie nearest each class centre, half a step at a time
+        if estimate_sizes:  # the share of unlabelled rows nearest each centre, half a step a round
             nearest = np.argmax(Zu @ _unit(centres[anchors]).T, axis=1)
-            counts = np.bincount(anchors[nearest], minlength=n_classes) + np.bincount(
-                codes[labelled], minlength=n_classes
-            )
-            sizes = 0.5 * sizes + 0.5 * counts / counts.sum()
+            counts = np.bincount(anchors[nearest], minlength=n_classes)
+            sizes = _shares(0.5 * sizes + 0.5 * counts / len(unlabelled))
     score = float((resp * scores).sum(axis=1).mean())
     return resp, sizes, score
+
+
+def _shares(sizes, floor=1e-6):
+    """``sizes`` as shares summing to one, none below ``floor`` (the transport needs mass)."""
+    sizes = np.maximum(np.asarray(sizes, dtype=np.float64), 0)
+    sizes = sizes / sizes.sum() if sizes.sum() > 0 else np.full(len(sizes), 1.0 / len(sizes))
+    sizes = np.maximum(sizes, floor)
+    return sizes / sizes.sum()
 
 
 def name_rows(
@@ -252,16 +262,17 @@ def name_rows(
     unseen : array-like of int
         The codes without a labelled row.
     prior : ndarray of shape (n_classes,), default=None
-        Where the class sizes start (the teacher's class priors); ``None``:
-        equal.
+        The classes' shares of all the student's rows, where the sizes start
+        (the teacher's class priors); the unlabelled rows' sizes are these
+        less the labelled rows. ``None``: equal.
     n_rounds : int, default=6
         Rounds of scoring, transport and re-estimated centres.
     reg : float, default=0.05
         Entropic regularisation of the transport, in units of the score (a
         correlation in [-1, 1]).
     estimate_sizes : bool, default=True
-        Move the class sizes toward the share of rows nearest each class
-        centre at every round; ``False`` keeps ``prior``.
+        Move the class sizes toward the share of unlabelled rows nearest each
+        class centre at every round; ``False`` keeps those ``prior`` gives.
     n_resamples : int, default=4
         Runs on part of the unlabelled rows, for each class's stability.
         ``0``: none (``stability`` is ``nan``).
@@ -277,6 +288,19 @@ def name_rows(
     naming : RowNaming
     """
     rng = check_random_state(random_state)
+    if n_rounds < 1 or reg <= 0 or not 0 < resample_share <= 1 or n_resamples < 0:
+        raise ValueError(
+            f"name_rows needs n_rounds >= 1, reg > 0, 0 < resample_share <= 1 and n_resamples >= 0; "
+            f"got {n_rounds}, {reg}, {resample_share} and {n_resamples}."
+        )
+    if n_permutations == 1 or n_permutations < 0:
+        raise ValueError(
+            f"n_permutations must be 0 (no evidence) or at least 2 (a spread to compare with), "
+            f"got {n_permutations}."
+        )
+    resample_rng, permutation_rng = (
+        np.random.RandomState(seed) for seed in rng.randint(2**31 - 1, size=2)
+    )
     Z = np.asarray(Z, dtype=np.float64)
     codes = np.asarray(codes)
     class_means = np.asarray(class_means, dtype=np.float64)
@@ -299,7 +323,9 @@ def name_rows(
         kept_name = np.zeros(n_classes)
         named = np.zeros(n_classes)
         for _ in range(n_resamples):
-            keep = rng.random_sample(len(rows)) < resample_share
+            keep = resample_rng.random_sample(len(rows)) < resample_share
+            if keep.sum() < 2:  # too few rows left to spread: no evidence from this draw
+                continue
             part = codes.copy()
             part[rows[~keep]] = -2  # left out of this run
             inside = part != -2
@@ -308,13 +334,14 @@ def name_rows(
             before = assigned[keep]
             np.add.at(named, before, 1)
             np.add.at(kept_name, before[again == before], 1)
-        stability[unseen] = kept_name[unseen] / np.maximum(named[unseen], 1)
+        checked = named[unseen] > 0
+        stability[unseen[checked]] = kept_name[unseen[checked]] / named[unseen[checked]]
 
     fit, p_value = np.nan, np.nan
     if n_permutations:
         null = []
         for _ in range(n_permutations):
-            shuffled = class_unit[rng.permutation(n_classes)]
+            shuffled = class_unit[permutation_rng.permutation(n_classes)]
             null.append(_spread(Z, codes, shuffled, unseen, prior, **settings)[2])
         null = np.asarray(null)
         fit = float((score - null.mean()) / (null.std() + 1e-12))

@@ -163,3 +163,10 @@ def test_class_relations_trains_through_terms_and_is_recorded(unpaired):
     assert weights["cr"] == pytest.approx(3.0)  # not per unlabelled row
     plain = CrossModalDistiller(**FAST, warmup_epochs=0, teacher=model.teacher).fit(X, y)
     assert not np.allclose(model.predict_proba(X), plain.predict_proba(X))
+
+
+def test_class_relations_needs_a_positive_mass():
+    from skcmkd.terms import ClassRelations
+
+    with pytest.raises(ValueError, match="min_mass must be positive"):
+        ClassRelations(min_mass=0)

@@ -316,3 +316,15 @@ def test_unstable_classes_stay_unnamed_and_the_bounds_are_parameters(many):
     )
     with pytest.warns(UnseenClassesWarning, match="needs at least 1000000000"):
         model.fit(many["X"], many["y"])
+
+
+def test_rows_anchored_by_one_teacher_class_warn_instead_of_failing(many):
+    """One teacher class and one class only the student has are labelled: nothing anchors."""
+    keep = many["y_teacher"] != 1
+    model = _rows_namer(method="rows").set_teacher(
+        many["X_teacher"][keep], many["y_teacher"][keep], max_epochs=5
+    )
+    y = np.where(np.isin(many["y"], [0, 1]), many["y"], -1)
+    with pytest.warns(UnseenClassesWarning, match="min_row_fit=None"):
+        model.fit(many["X"], y)
+    assert not model.decision_.named and "fewer than two" in model.decision_.reason

@@ -70,9 +70,11 @@ def test_class_sizes_are_estimated_where_the_student_classes_are_unbalanced():
     sizes = np.where(np.arange(N_CLASSES) % 2, 60, 15)
     Z, codes, y, places = _problem(sizes=sizes)
     prior = np.full(N_CLASSES, 1 / N_CLASSES)
-    true = sizes / sizes.sum()
+    labelled = np.bincount(codes[codes >= 0], minlength=N_CLASSES)
+    true = (sizes - labelled) / (sizes - labelled).sum()  # the unlabelled rows' shares
+    start = (prior * len(y) - labelled) / (prior * len(y) - labelled).sum()
     estimated = name_rows(Z, codes, places, UNSEEN, prior=prior, n_permutations=0, random_state=0)
-    assert np.abs(estimated.class_sizes - true).sum() < np.abs(prior - true).sum() / 2
+    assert np.abs(estimated.class_sizes - true).sum() < np.abs(start - true).sum() / 2
     kept = name_rows(
         Z,
         codes,
@@ -83,7 +85,7 @@ def test_class_sizes_are_estimated_where_the_student_classes_are_unbalanced():
         n_permutations=0,
         random_state=0,
     )
-    np.testing.assert_allclose(kept.class_sizes, prior)
+    np.testing.assert_allclose(kept.class_sizes, start)
 
 
 def test_pseudo_labels_name_the_surest_rows_of_stable_classes_only():
@@ -123,3 +125,34 @@ def test_too_few_anchors_or_no_unlabelled_row_is_a_clear_error():
         name_rows(Z, one_anchor, places, UNSEEN)
     with pytest.raises(ValueError, match="needs unlabelled rows"):
         name_rows(Z[codes >= 0], codes[codes >= 0], places, UNSEEN)
+
+
+def test_labelled_rows_do_not_count_toward_the_unlabelled_rows_sizes():
+    """Seen classes labelled in full: every unlabelled row is of an unseen class."""
+    Z, codes, y, means = _problem()
+    codes = np.where(y < 8, y, -1)
+    for estimate in (True, False):
+        naming = name_rows(
+            Z, codes, means, UNSEEN, estimate_sizes=estimate, n_permutations=0, random_state=0
+        )
+        assert np.mean(np.isin(naming.assigned, UNSEEN)) > 0.9
+        assert naming.class_sizes[:8].sum() < 0.1
+
+
+def test_bad_settings_and_constant_rows_are_clear_errors():
+    Z, codes, _, means = _problem(n_per_class=10)
+    for bad in (dict(n_rounds=0), dict(reg=0), dict(resample_share=0), dict(n_resamples=-1)):
+        with pytest.raises(ValueError, match="name_rows needs n_rounds"):
+            name_rows(Z, codes, means, UNSEEN, **bad)
+    with pytest.raises(ValueError, match="at least 2"):
+        name_rows(Z, codes, means, UNSEEN, n_permutations=1)
+    with pytest.raises(ValueError, match="Every row is the same"):
+        relation_space(np.ones((10, 3)))
+
+
+def test_a_resample_left_without_rows_gives_no_evidence_rather_than_an_error():
+    Z, codes, _, means = _problem(n_per_class=10)
+    few = codes.copy()
+    few[np.flatnonzero(codes == -1)[2:]] = 0  # two unlabelled rows left
+    naming = name_rows(Z, few, means, UNSEEN, resample_share=0.3, n_permutations=0, random_state=0)
+    assert naming.assigned.shape == (2,)
