@@ -77,6 +77,11 @@ class UnseenClassNamer(MetaDistiller):
         above the scores of teachers with their classes shuffled
         (:attr:`skcmkd.unseen_rows.RowNaming.relational_fit`). ``None``: no
         bound.
+    estimate_sizes : bool, default=True
+        By rows: estimate the student's class sizes from its rows (starting
+        from the teacher's priors); ``False`` keeps the teacher's priors, a
+        little better where the student's classes are as balanced as the
+        teacher's (``docs/probe_unseen_rows.md``).
     min_stability : float, default=0.5
         By rows: an unseen class is named only where at least this share of
         its rows keep its name when the naming runs on 70% of the unlabelled
@@ -149,6 +154,7 @@ class UnseenClassNamer(MetaDistiller):
         "rows_above": [Interval(numbers.Integral, 0, None, closed="left")],
         "min_row_fit": [Interval(numbers.Real, None, None, closed="both"), None],
         "min_stability": [Interval(numbers.Real, 0, 1, closed="both")],
+        "estimate_sizes": ["boolean"],
         "min_fit": [Interval(numbers.Real, None, None, closed="both"), None],
         "max_p_value": [Interval(numbers.Real, 0, 1, closed="both"), None],
         "labels_factor": [Interval(numbers.Real, 0, None, closed="neither")],
@@ -163,6 +169,7 @@ class UnseenClassNamer(MetaDistiller):
         rows_above=8,
         min_row_fit=3.0,
         min_stability=0.5,
+        estimate_sizes=True,
         min_fit=0.3,
         max_p_value=0.5,
         labels_factor=1.0,
@@ -173,6 +180,7 @@ class UnseenClassNamer(MetaDistiller):
         self.rows_above = rows_above
         self.min_row_fit = min_row_fit
         self.min_stability = min_stability
+        self.estimate_sizes = estimate_sizes
         self.min_fit = min_fit
         self.max_p_value = max_p_value
         self.labels_factor = labels_factor
@@ -301,6 +309,7 @@ class UnseenClassNamer(MetaDistiller):
             means,
             on_teacher[unseen],
             prior=teacher.prior_,
+            estimate_sizes=self.estimate_sizes,
             random_state=seed,
         )
         seen = np.unique(teacher_codes[teacher_codes >= 0])

@@ -328,3 +328,12 @@ def test_rows_anchored_by_one_teacher_class_warn_instead_of_failing(many):
     with pytest.warns(UnseenClassesWarning, match="min_row_fit=None"):
         model.fit(many["X"], y)
     assert not model.decision_.named and "fewer than two" in model.decision_.reason
+
+
+def test_the_class_sizes_can_be_kept_at_the_teachers_priors(many):
+    model = _rows_namer(estimate_sizes=False)
+    model.set_teacher(many["X_teacher"], many["y_teacher"], max_epochs=30)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UnseenClassesWarning)
+        model.fit(many["X"], many["y"])
+    assert model.decision_.named and model.get_params()["estimate_sizes"] is False
