@@ -11,7 +11,7 @@ from ._labels import encode_labels, unseen_codes
 from ._meta import MetaDistiller, base_distiller, cached, check_seed, content_key, fit_weighing
 from ._warnings import warn_user
 from .exceptions import UnseenClassesWarning
-from .unseen import UnseenNaming, anchored_agreement, name_unseen_classes
+from .unseen import UnseenNaming, anchored_agreement, name_unseen_classes, rows_to_name
 from .unseen_rows import name_rows, relation_space
 
 __all__ = ["UnseenClassNamer"]
@@ -295,7 +295,9 @@ class UnseenClassNamer(MetaDistiller):
         on_teacher[positions] = np.arange(len(positions))
         teacher_codes = np.where(codes >= 0, on_teacher[np.maximum(codes, 0)], -1)
         inside = (codes == -1) | (teacher_codes >= 0)
-        if len(np.unique(teacher_codes[teacher_codes >= 0])) < 2:
+        inside_codes = teacher_codes[inside]
+        seen = np.unique(inside_codes[inside_codes >= 0])
+        if len(seen) < 2:
             reason = (
                 "fewer than two of the teacher's classes have a labelled row: nothing anchors "
                 "the relations"
@@ -305,18 +307,17 @@ class UnseenClassNamer(MetaDistiller):
         student = relation_space(X[inside])
         naming = name_rows(
             student,
-            teacher_codes[inside],
+            inside_codes,
             means,
             on_teacher[unseen],
             prior=teacher.prior_,
             estimate_sizes=self.estimate_sizes,
             random_state=seed,
         )
-        seen = np.unique(teacher_codes[teacher_codes >= 0])
         anchors = {int(k): int(k) for k in seen}
         seen_means = np.full((len(positions), student.shape[1]), np.nan)
         for k in seen:
-            seen_means[k] = student[teacher_codes[inside] == k].mean(axis=0)
+            seen_means[k] = student[inside_codes == k].mean(axis=0)
         agreement = anchored_agreement(seen_means, anchors, means)
         evidence = (agreement, naming.relational_fit, naming.p_value)
         stability = [float(naming.stability[k]) for k in on_teacher[unseen]]
@@ -328,15 +329,14 @@ class UnseenClassNamer(MetaDistiller):
                 "chance"
             )
             return UnseenNaming(names, *evidence, False, reason, [], stability), codes
-        labelled = codes[codes >= 0]
-        per_class = int(np.median(np.bincount(labelled)[np.unique(labelled)]))
-        per_class = max(1, int(round(per_class * self.labels_factor)))
         named_inside, counts = naming.pseudo_labels(
-            teacher_codes[inside], per_class=per_class, min_stability=self.min_stability
+            inside_codes,
+            per_class=rows_to_name(codes, self.labels_factor),
+            min_stability=self.min_stability,
         )
         named = codes.copy()
         rows = np.flatnonzero(inside)
-        newly = named_inside != teacher_codes[inside]
+        newly = named_inside != inside_codes
         named[rows[newly]] = positions[named_inside[newly]]
         if not any(counts):
             reason = (

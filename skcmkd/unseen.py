@@ -413,9 +413,7 @@ class FoundClusters:
         counts : list of int
             Rows named, per class of ``unseen``.
         """
-        labelled = codes[codes >= 0]
-        per_class = int(np.median(np.bincount(labelled)[np.unique(labelled)]))
-        wanted = max(1, int(round(per_class * labels_factor)))
+        wanted = rows_to_name(codes, labels_factor)
         named = codes.copy()
         counts = []
         for code in self.unseen:
@@ -426,6 +424,16 @@ class FoundClusters:
             named[nearest] = code
             counts.append(len(nearest))
         return named, counts
+
+
+def rows_to_name(codes, labels_factor=1):
+    """Rows to name per unseen class: ``labels_factor`` times a labelled class's labelled rows.
+
+    The median over the labelled classes, at least one.
+    """
+    labelled = codes[codes >= 0]
+    per_class = int(np.median(np.bincount(labelled)[np.unique(labelled)]))
+    return max(1, int(round(per_class * labels_factor)))
 
 
 def name_unseen_classes(Z, X, codes, class_means, unseen, *, random_state=None):
